@@ -1,0 +1,1 @@
+"""Internals of suitkaise.processing. Nothing here is public API."""

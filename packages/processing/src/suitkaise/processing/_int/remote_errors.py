@@ -1,0 +1,50 @@
+"""Carry an exception from a child process to its parent without losing its type.
+
+The child calls :func:`dump_exception`; the parent calls :func:`load_exception`, which returns
+the original exception (same type, args and attributes) with a :class:`RemoteTraceback` as its
+``__cause__``. If the exception itself cannot be carried, the parent gets a ``ProcessError``
+whose message names the original type and message, never a silent loss.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from suitkaise.processing._errors import ProcessError, RemoteTraceback
+
+
+def dump_exception(exc: BaseException) -> dict[str, Any]:
+    """Turn ``exc`` into a picklable record (called in the child)."""
+    from suitkaise import cerial
+
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    record: dict[str, Any] = {
+        "type": f"{type(exc).__module__}.{type(exc).__qualname__}",
+        "message": str(exc),
+        "traceback": tb,
+        "payload": None,
+    }
+    try:
+        record["payload"] = cerial.serialize(exc)
+    except Exception:  # the record above still names the type and message
+        record["payload"] = None
+    return record
+
+
+def load_exception(record: dict[str, Any]) -> BaseException:
+    """Rebuild the exception described by ``record`` (called in the parent)."""
+    from suitkaise import cerial
+
+    exc: BaseException | None = None
+    if record.get("payload") is not None:
+        try:
+            loaded = cerial.deserialize(record["payload"])
+            if isinstance(loaded, BaseException):
+                exc = loaded
+        except Exception:
+            exc = None
+    if exc is None:
+        exc = ProcessError(f"{record['type']}: {record['message']}")
+    exc.__cause__ = RemoteTraceback(record["traceback"])
+    return exc
