@@ -53,7 +53,7 @@ def test_main_names_resolve_to_the_portion_objects(name: str) -> None:
 
 def test_unknown_name_raises_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_thing"):
-        suitkaise.no_such_thing  # noqa: B018
+        suitkaise.no_such_thing
 
 
 def test_import_is_lazy_quiet_and_starts_nothing() -> None:
@@ -66,9 +66,7 @@ def test_import_is_lazy_quiet_and_starts_nothing() -> None:
         "assert not mpp.active_children()\n"
         "assert 'cerial' in dir(suitkaise) and 'Pool' in dir(suitkaise)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""
 

@@ -43,7 +43,21 @@ _EXPORTS: dict[str, str] = {
     "autoreconnect": "suitkaise.processing",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Pool",
+    "Share",
+    "Skprocess",
+    "Sktimer",
+    "TimeThis",
+    "autoreconnect",
+    "cerial",
+    "deserialize",
+    "processing",
+    "reconnect_all",
+    "serialize",
+    "sktime",
+    "timethis",
+]
 
 if TYPE_CHECKING:
     from suitkaise import cerial, processing, sktime
@@ -56,7 +70,16 @@ def __getattr__(name: str) -> Any:
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'suitkaise' has no attribute {name!r}")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (module_name, "suitkaise"):
+            raise
+        distribution = "suitkaise-" + module_name.rsplit(".", 1)[1]
+        raise ImportError(
+            f"suitkaise.{name} comes from the {distribution!r} distribution, which is not "
+            f"installed: pip install {distribution}"
+        ) from exc
     value = module if module_name.rsplit(".", 1)[1] == name else getattr(module, name)
     globals()[name] = value
     return value
