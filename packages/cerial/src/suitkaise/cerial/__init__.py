@@ -1,10 +1,36 @@
-"""suitkaise.cerial: Serialize anything to bytes and back, and revive live resources with reconnect_all."""
+"""suitkaise.cerial: serialize anything to bytes and back, and revive live resources.
+
+Built on the pickle protocol (protocol 5) and cloudpickle: plain data goes through the C
+pickler, functions and classes travel by value, and a registry of handlers covers what pickle
+cannot (locks, queues, loggers, open files, regex matches, sockets, database connections, ...).
+
+Examples:
+    >>> from suitkaise import cerial
+    >>> data = cerial.serialize({"double": lambda x: 2 * x})
+    >>> cerial.deserialize(data)["double"](21)
+    42
+"""
 
 from importlib.metadata import PackageNotFoundError, version
+
+from suitkaise.cerial._api import deserialize, serialize
+from suitkaise.cerial._errors import (
+    CerialError,
+    DeserializationError,
+    ReconnectError,
+    SerializationError,
+)
 
 try:
     __version__ = version("suitkaise-cerial")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__: list[str] = []
+__all__ = [
+    "CerialError",
+    "DeserializationError",
+    "ReconnectError",
+    "SerializationError",
+    "deserialize",
+    "serialize",
+]

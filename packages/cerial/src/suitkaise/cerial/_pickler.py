@@ -1,0 +1,226 @@
+"""The cerial pickler: the C pickler, cloudpickle, and cerial's handlers, in one pass.
+
+``CerialPickler`` subclasses ``cloudpickle.Pickler`` (itself the C ``pickle.Pickler``). Builtin
+containers and scalars never reach Python code. For every other object the C pickler calls
+``reducer_override``, which does one dict lookup keyed by the exact type (see ``_registry``):
+most types resolve to "nothing to do" and go on to the C pickler's own path (a *plain dict*
+``dispatch_table``, then ``__reduce_ex__``), classes and functions go to cloudpickle, and the
+types pickle cannot handle go to cerial's handlers.
+
+Each call builds its own pickler, so serializing is thread-safe. Nothing here keeps the
+object graph alive after the call.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import hmac
+import io
+import pickle
+import sys
+import threading
+import zlib
+from collections import ChainMap
+from types import FunctionType
+from typing import Any
+
+import cloudpickle
+
+from suitkaise.cerial import _format, _handlers, _registry  # noqa: F401  (_handlers fills the registry)
+from suitkaise.cerial._errors import DeserializationError, SerializationError
+from suitkaise.cerial._handlers.functions import share_cells as _share_cells
+
+_cloud_reducer_override = cloudpickle.Pickler.reducer_override
+_cache = _registry._cache
+_resolve = _registry.resolve
+_CLOUD = _registry.CLOUD
+_MISS = object()
+
+# A plain dict (cloudpickle's own table first, then copyreg's): the C pickler looks a plain dict
+# up without calling back into Python, unlike cloudpickle's ChainMap.
+_copyreg_seen: dict[Any, Any] = {}
+_dispatch: dict[Any, Any] = {}
+
+
+def _dispatch_table() -> dict[Any, Any]:
+    global _dispatch, _copyreg_seen
+    if copyreg.dispatch_table != _copyreg_seen:
+        _copyreg_seen = dict(copyreg.dispatch_table)
+        _dispatch = dict(ChainMap(cloudpickle.Pickler._dispatch_table, _copyreg_seen))
+        _cache.clear()
+    return _dispatch
+
+
+class CerialPickler(cloudpickle.Pickler):  # type: ignore[misc]
+    """cloudpickle's pickler with cerial's handler registry in front of it."""
+
+    def __init__(self, file: Any, buffer_callback: Any = None) -> None:
+        super().__init__(file, protocol=5, buffer_callback=buffer_callback)
+        self.dispatch_table = _dispatch_table()
+
+    def reducer_override(self, obj: Any) -> Any:
+        t = type(obj)
+        r = _cache.get(t, _MISS)
+        if r is _MISS:
+            r = _resolve(t)
+        if r is None:
+            return NotImplemented
+        if r is _CLOUD:
+            rv = _cloud_reducer_override(self, obj)
+            if t is FunctionType and rv is not NotImplemented:
+                return _share_cells(obj, rv)
+            return rv
+        return r(obj)
+
+
+# Deep objects: the C pickler recurses once or twice per nesting level and stops at the
+# interpreter's recursion limit. When that happens we retry once in a thread with a large stack
+# and a raised limit, so cerial goes deeper than plain pickle; beyond that, a clear error.
+_DEEP_LIMIT = 100_000
+_DEEP_STACK = 512 * 1024 * 1024
+_deep_lock = threading.Lock()
+
+
+def _dump_into(buf: io.BytesIO, obj: Any) -> None:
+    CerialPickler(buf).dump(obj)
+
+
+def _is_recursion(exc: BaseException) -> bool:
+    seen = 0
+    e: BaseException | None = exc
+    while e is not None and seen < 5:
+        if isinstance(e, RecursionError):
+            return True
+        e = e.__cause__ or e.__context__
+        seen += 1
+    return False
+
+
+def _dump_deep(buf: io.BytesIO, start: int, obj: Any) -> None:
+    result: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            buf.seek(start)
+            buf.truncate()
+            _dump_into(buf, obj)
+        except BaseException as e:  # handed back to the calling thread
+            result.append(e)
+
+    with _deep_lock:
+        old_limit = sys.getrecursionlimit()
+        old_stack = threading.stack_size()
+        try:
+            threading.stack_size(_DEEP_STACK)
+            sys.setrecursionlimit(max(old_limit, _DEEP_LIMIT))
+            t = threading.Thread(target=run, name="cerial-deep-serialize")
+            t.start()
+            t.join()
+        finally:
+            threading.stack_size(old_stack)
+            sys.setrecursionlimit(old_limit)
+    if result:
+        exc = result[0]
+        if _is_recursion(exc):
+            raise SerializationError(
+                f"object is nested too deeply to serialize (more than about {_DEEP_LIMIT // 2} "
+                "levels); flatten it or serialize it in parts",
+                path=None,
+                type_name=_registry.qualname(type(obj)),
+                reason="nesting too deep",
+                hint="flatten the structure or serialize it in parts",
+            ) from None
+        raise exc
+
+
+def dumps(obj: Any, key: bytes | None) -> bytes:
+    """Serialize ``obj`` (see ``suitkaise.cerial.serialize``)."""
+    buf = io.BytesIO()
+    if key is not None:
+        buf.write(_format.SIGNED_MAGIC)
+        buf.write(bytes(_format.MAC_LEN))
+    start = buf.tell()
+    buf.write(_format.make_prefix())
+    try:
+        _dump_into(buf, obj)
+    except Exception as exc:
+        if _is_recursion(exc):
+            _dump_deep(buf, start + _format.PREFIX_LEN, obj)
+        else:
+            from suitkaise.cerial._walk import raise_for
+
+            raise_for(obj, exc)
+    view = buf.getbuffer()
+    try:
+        body = start + _format.PREFIX_LEN
+        crc = zlib.crc32(view[body:])
+        off = start + _format.CRC_OFFSET
+        view[off : off + 4] = crc.to_bytes(4, "little")
+        if key is not None:
+            mac = hmac.digest(key, view[start:], "sha256")
+            view[len(_format.SIGNED_MAGIC) : start] = mac
+    finally:
+        view.release()
+    return buf.getvalue()
+
+
+def _check_stream(data: memoryview, verify_crc: bool) -> None:
+    n = len(data)
+    if n < _format.PREFIX_LEN or data[: _format.VERSION_OFFSET] != _format.HEAD:
+        raise DeserializationError(
+            f"not a cerial payload ({n} bytes; too short or missing cerial's marker)"
+        )
+    version = data[_format.VERSION_OFFSET]
+    if version != _format.FORMAT_VERSION:
+        _format.check(version, b"")
+    if bytes(data[_format.CRC_OFFSET - 2 : _format.CRC_OFFSET]) != b"C\x04" or (
+        data[_format.CRC_OFFSET + 4 : _format.PREFIX_LEN] != _format.TAIL
+    ):
+        raise DeserializationError("not a cerial payload (damaged marker)")
+    if verify_crc:
+        expected = int.from_bytes(data[_format.CRC_OFFSET : _format.CRC_OFFSET + 4], "little")
+        if zlib.crc32(data[_format.PREFIX_LEN :]) != expected:
+            raise DeserializationError(
+                f"payload is corrupted or truncated ({n} bytes; checksum does not match)"
+            )
+
+
+def loads(data: Any, key: bytes | None) -> Any:
+    """Deserialize ``data`` (see ``suitkaise.cerial.deserialize``)."""
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(
+            f"deserialize() needs bytes (or a bytes-like object), not {type(data).__name__}"
+        ) from None
+    if view.ndim != 1 or view.itemsize != 1:
+        view = view.cast("B")
+    signed = view[: len(_format.SIGNED_MAGIC)] == _format.SIGNED_MAGIC
+    if key is not None:
+        if not signed:
+            raise DeserializationError(
+                "payload is not signed but a key was given; refusing to load it"
+            )
+        if len(view) < _format.SIGNED_HEADER_LEN:
+            raise DeserializationError("signed payload is truncated")
+        mac = view[len(_format.SIGNED_MAGIC) : _format.SIGNED_HEADER_LEN]
+        stream = view[_format.SIGNED_HEADER_LEN :]
+        if not hmac.compare_digest(mac, hmac.digest(key, stream, "sha256")):
+            raise DeserializationError(
+                "payload signature does not match the key (tampered, corrupted, or signed "
+                "with another key); refusing to load it"
+            )
+        _check_stream(stream, verify_crc=False)
+    else:
+        if signed:
+            raise DeserializationError(
+                "payload is signed; pass the key it was signed with: deserialize(data, key=...)"
+            )
+        stream = view
+        _check_stream(stream, verify_crc=True)
+    try:
+        return pickle.loads(stream)
+    except DeserializationError:
+        raise
+    except Exception as exc:
+        raise DeserializationError(f"could not load payload: {type(exc).__name__}: {exc}") from exc

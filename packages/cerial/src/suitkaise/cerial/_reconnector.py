@@ -1,0 +1,7 @@
+"""Placeholder; filled in below."""
+
+from __future__ import annotations
+
+
+class Reconnector:
+    """Placeholder."""
