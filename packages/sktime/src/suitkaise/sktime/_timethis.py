@@ -1,0 +1,276 @@
+"""``TimeThis`` (a context manager) and ``timethis`` (a decorator) record into an Sktimer.
+
+Both measure in the caller with the timer's clock and record through the timer's public
+``add_time()``, so they work unchanged with anything that has ``add_time`` (for example a
+timer living in a ``Share``, where the measurement must be taken locally and only the result
+sent). Nothing is recorded when the timed code raises, or when the time is below the threshold.
+
+Automatic timers (``timer=None`` on the decorator) live in a process-wide registry keyed by the
+function's full ``module.qualname``, so same-named functions in different modules or classes
+never share a timer, while re-decorating the same function (a reloaded module, a redefinition)
+keeps adding to the same one.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
+
+from ._checks import check_max_times, check_seconds
+from ._timer import Sktimer
+
+__all__ = ["TimeThis", "timethis"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_R_co = TypeVar("_R_co", covariant=True)
+
+
+class _TimeSink(Protocol):
+    """Anything that records a measured time: an Sktimer, or a proxy to one."""
+
+    def add_time(self, seconds: float) -> None: ...
+
+
+_SinkT = TypeVar("_SinkT", bound=_TimeSink)
+
+
+class TimedFunction(Protocol[_P, _R_co]):
+    """What ``timethis`` returns: the function, plus the ``timer`` it records into."""
+
+    timer: Sktimer
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
+
+    def __get__(self, instance: object, owner: type | None = None) -> TimedFunction[..., _R_co]: ...
+
+
+def _is_sink(obj: object) -> bool:
+    return isinstance(obj, Sktimer) or callable(getattr(obj, "add_time", None))
+
+
+def _clock_of(timer: object) -> Callable[[], float]:
+    # A proxy's clock would live in another process: measure locally with perf_counter.
+    return timer._clock if isinstance(timer, Sktimer) else time.perf_counter
+
+
+class TimeThis(Generic[_SinkT]):
+    """Time a ``with`` block and record it in a timer.
+
+    ``__enter__`` returns the timer. The time is recorded (through ``timer.add_time``) only
+    when the block finishes without raising and took at least ``threshold`` seconds. One
+    ``TimeThis`` may be reused, nested, and shared between threads.
+
+    Args:
+        timer: The timer to record into; a new :class:`Sktimer` when ``None``. Anything with
+            an ``add_time(seconds)`` method (such as a shared timer) works.
+        threshold: Record only blocks that took at least this many seconds.
+
+    Raises:
+        TypeError: If ``timer`` has no ``add_time`` method or ``threshold`` is not a number.
+        ValueError: If ``threshold`` is negative, NaN or infinite.
+
+    Examples:
+        >>> from suitkaise.sktime import TimeThis
+        >>> with TimeThis() as timer:
+        ...     total = sum(range(1000))
+        >>> timer.num_times
+        1
+    """
+
+    __slots__ = ("_clock", "_starts", "threshold", "timer")
+
+    @overload
+    def __init__(self: TimeThis[Sktimer], timer: None = None, threshold: float = 0.0) -> None: ...
+
+    @overload
+    def __init__(self, timer: _SinkT, threshold: float = 0.0) -> None: ...
+
+    def __init__(self, timer: Any = None, threshold: float = 0.0) -> None:
+        if timer is None:
+            timer = Sktimer()
+        elif not _is_sink(timer):
+            raise TypeError(
+                f"TimeThis() timer must be an Sktimer (or have an add_time method), got "
+                f"{type(timer).__name__}"
+            )
+        self.timer: _SinkT = timer
+        self.threshold = check_seconds(threshold, "TimeThis() threshold")
+        self._clock = _clock_of(timer)
+        # Start times per thread, so one instance can be shared and nested safely.
+        self._starts: dict[int, list[float]] = {}
+
+    def __enter__(self) -> _SinkT:
+        self._starts.setdefault(threading.get_ident(), []).append(self._clock())
+        return self.timer
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        now = self._clock()
+        ident = threading.get_ident()
+        starts = self._starts[ident]
+        start = starts.pop()
+        if not starts:
+            del self._starts[ident]
+        if exc_type is None:
+            elapsed = now - start
+            if elapsed >= self.threshold:
+                self.timer.add_time(elapsed)
+
+    def __repr__(self) -> str:
+        return f"TimeThis(timer={self.timer!r}, threshold={self.threshold!r})"
+
+
+class _Decorator(Protocol):
+    @overload
+    def __call__(self, func: staticmethod[_P, _R], /) -> staticmethod[_P, _R]: ...  # type: ignore[overload-overlap]
+
+    @overload
+    def __call__(self, func: Callable[_P, _R], /) -> TimedFunction[_P, _R]: ...
+
+
+# Automatic timers, keyed by "module.qualname" (dict.setdefault is atomic, so no lock).
+_auto_timers: dict[str, Sktimer] = {}
+
+
+def _auto_timer(func: Callable[..., Any], max_times: int | None) -> Sktimer:
+    module = getattr(func, "__module__", None) or "<unknown module>"
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    key = f"{module}.{name}"
+    timer = _auto_timers.get(key)
+    if timer is None:
+        timer = _auto_timers.setdefault(key, Sktimer(max_times))
+    return timer
+
+
+def _decorate(func: Any, timer: Any, threshold: float, max_times: int | None) -> Any:
+    if isinstance(func, staticmethod | classmethod):
+        # Placed above @staticmethod/@classmethod: wrap the function inside, keep the kind.
+        return type(func)(_decorate(func.__func__, timer, threshold, max_times))
+    if not callable(func):
+        raise TypeError(
+            f"timethis decorates functions, methods, staticmethods and classmethods; got "
+            f"{type(func).__name__}: {func!r}"
+        )
+    if timer is None:
+        timer = _auto_timer(func, max_times)
+    clock = _clock_of(timer)
+    add_time = timer.add_time
+
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def timed_async(*args: Any, **kwargs: Any) -> Any:
+            start = clock()
+            result = await func(*args, **kwargs)
+            elapsed = clock() - start
+            if elapsed >= threshold:
+                add_time(elapsed)
+            return result
+
+        wrapper: Any = timed_async
+    else:
+
+        @functools.wraps(func)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = clock()
+            result = func(*args, **kwargs)
+            elapsed = clock() - start
+            if elapsed >= threshold:
+                add_time(elapsed)
+            return result
+
+        wrapper = timed
+    wrapper.timer = timer
+    return wrapper
+
+
+@overload
+def timethis(timer: staticmethod[_P, _R], /) -> staticmethod[_P, _R]: ...  # type: ignore[overload-overlap]
+
+
+@overload
+def timethis(timer: Callable[_P, _R], /) -> TimedFunction[_P, _R]: ...
+
+
+@overload
+def timethis(
+    timer: Sktimer | _TimeSink | None = None,
+    threshold: float = 0.0,
+    max_times: int | None = None,
+) -> _Decorator: ...
+
+
+def timethis(timer: Any = None, threshold: float = 0.0, max_times: int | None = None) -> Any:
+    """Decorator recording every call's duration in a timer, exposed as ``wrapper.timer``.
+
+    Usable bare (``@timethis``) or called (``@timethis()``, ``@timethis(my_timer)``,
+    ``@timethis(threshold=0.01)``). Works on plain functions, methods, ``async def`` functions
+    (the awaited call is timed), and on staticmethods and classmethods (above or below the
+    ``@staticmethod``/``@classmethod`` line). A call that raises is not recorded, nor one
+    shorter than ``threshold``. ``functools.wraps`` keeps the name, docstring and signature.
+
+    Without a ``timer``, the function gets an automatic timer keyed by its full
+    ``module.qualname``: two functions called ``run`` in different modules or classes never
+    share one, and decorating the same function again reuses its timer.
+
+    Args:
+        timer: The timer to record into (an :class:`Sktimer`, or anything with
+            ``add_time``); ``None`` for the automatic timer. When used bare, this is the
+            decorated function.
+        threshold: Record only calls that took at least this many seconds.
+        max_times: Rolling-window size of the automatic timer (``None``: keep every time).
+            Only valid without ``timer``; use ``timer.set_max_times()`` for your own timer.
+
+    Returns:
+        The wrapped function (with a ``.timer`` attribute), or a decorator producing one.
+
+    Raises:
+        TypeError: If ``timer`` is neither a timer nor a function, or an argument has the
+            wrong type.
+        ValueError: If ``threshold`` is negative, ``max_times`` is below 1, or ``max_times``
+            is given together with ``timer``.
+
+    Examples:
+        >>> from suitkaise.sktime import timethis
+        >>> @timethis
+        ... def add(a, b):
+        ...     return a + b
+        >>> add(1, 2)
+        3
+        >>> add.timer.num_times
+        1
+    """
+    if timer is not None and not _is_sink(timer):
+        if callable(timer) or isinstance(timer, staticmethod | classmethod):
+            return _decorate(timer, None, 0.0, None)  # bare @timethis
+        raise TypeError(
+            f"timethis() timer must be an Sktimer (or have an add_time method) or None, got "
+            f"{type(timer).__name__}: {timer!r}"
+        )
+    threshold = check_seconds(threshold, "timethis() threshold")
+    max_times = check_max_times(max_times)
+    if timer is not None and max_times is not None:
+        raise ValueError(
+            "timethis(): max_times sets the size of the automatic timer; with your own timer, "
+            "call timer.set_max_times(n) instead"
+        )
+
+    def decorator(func: Any) -> Any:
+        return _decorate(func, timer, threshold, max_times)
+
+    return decorator
+
+
+TimeThis.__module__ = "suitkaise.sktime"
+TimedFunction.__module__ = "suitkaise.sktime"
+timethis.__module__ = "suitkaise.sktime"
