@@ -91,6 +91,14 @@ def remove_user(type_: type | str) -> bool:
         return found
 
 
+def _cloud_table() -> dict[type, Reducer]:
+    """cloudpickle's own reducers (classmethod, property, mappingproxy, dict views, ...)."""
+    import cloudpickle
+
+    table: dict[type, Reducer] = cloudpickle.Pickler._dispatch_table
+    return table
+
+
 def _defines_protocol(t: type, stop: type) -> bool:
     for klass in t.__mro__:
         if klass is stop:
@@ -136,6 +144,9 @@ def _resolve(t: type) -> Any:
     name = qualname(t)
     if name in _BUILTIN_EXACT:
         return _load(_BUILTIN_EXACT[name])
+    cloud = _cloud_table().get(t)
+    if cloud is not None:
+        return cloud
     for base in mro:
         bname = qualname(base)
         if bname in _BUILTIN_BASES:

@@ -123,8 +123,6 @@ def _reduce_children(rv: Any) -> list[tuple[str, Any]]:
 
 def classify(obj: Any) -> tuple[str, list[tuple[str, Any]]]:
     """Return (how it is carried, children) for one object; raise if it cannot be reduced."""
-    from suitkaise.cerial._pickler import _dispatch_table
-
     t = type(obj)
     if t in ATOMS:
         return "pickle", []
@@ -148,10 +146,9 @@ def classify(obj: Any) -> tuple[str, list[tuple[str, Any]]]:
             return "by value (cloudpickle)", _class_children(obj)
         return "by value (cloudpickle)", _function_children(obj)
     if r is None:
-        table = _dispatch_table()
-        if t in table:
-            rv = table[t](obj)
-            how = "pickle (dispatch table)"
+        if t in copyreg.dispatch_table:
+            rv = copyreg.dispatch_table[t](obj)
+            how = "pickle (copyreg)"
         else:
             rv = obj.__reduce_ex__(5)
             how = "pickle"
