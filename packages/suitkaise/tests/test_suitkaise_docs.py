@@ -67,10 +67,11 @@ def test_docs_have_examples() -> None:
 @pytest.mark.timeout(300)
 def test_docs_site_builds_strict(tmp_path: Path) -> None:
     pytest.importorskip("mkdocs", reason="mkdocs is installed in the bundle's test environment")
+    api = tmp_path / "api"
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
         cwd=REPO,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "SUITKAISE_DOCS_API": str(api)},
         capture_output=True,
         text=True,
         timeout=280,
