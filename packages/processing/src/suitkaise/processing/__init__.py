@@ -2,6 +2,8 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from suitkaise.processing._autoreconnect import autoreconnect
+from suitkaise.processing._config import ProcessConfig, TimeoutConfig
 from suitkaise.processing._errors import (
     ErrorHandlerError,
     OnFinishError,
@@ -16,6 +18,8 @@ from suitkaise.processing._errors import (
     RunError,
     ShareError,
 )
+from suitkaise.processing._process import Skprocess
+from suitkaise.processing._timers import ProcessTimers
 
 try:
     __version__ = version("suitkaise-processing")
@@ -27,12 +31,17 @@ __all__ = [
     "OnFinishError",
     "PostRunError",
     "PreRunError",
+    "ProcessConfig",
     "ProcessCrashError",
     "ProcessError",
     "ProcessTimeoutError",
+    "ProcessTimers",
     "RemoteTraceback",
     "ResultError",
     "ResultTimeoutError",
     "RunError",
     "ShareError",
+    "Skprocess",
+    "TimeoutConfig",
+    "autoreconnect",
 ]
