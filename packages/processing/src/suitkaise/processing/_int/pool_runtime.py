@@ -1,0 +1,481 @@
+"""The live part of a ``Pool``: its worker processes and the scheduler thread that feeds them.
+
+Data flow (one scheduler thread per pool, one duplex pipe per worker)::
+
+    caller thread ──submit(job)/cancel(job)──► command deque + wake pipe
+                                                     │
+                                              scheduler thread
+            pulls items lazily from job.source ──────┤
+            batch ──cerial──► pipe ──► worker 1..N   │  wait() on pipes + process sentinels
+            job.add_results ◄── reply ◄── worker     │  + wake pipe
+            job.cond.notify ──► caller thread        │
+
+The scheduler is the only thread that touches workers and pipes. A batch is sent only to a
+worker that has answered its previous one, so a send never waits on a worker that is itself
+waiting to send (no pipe deadlock), and a reply or a death is always attributed to exactly one
+batch. A dead worker's item raises ``ProcessCrashError`` (its position in the batch is read
+from a shared slot the worker updates before each item) and the worker is replaced. A timeout
+kills the workers running the job's batches and replaces them; an error or an abandoned
+iterator cancels them cooperatively (the worker stops between items).
+
+Non-goals: fairness guarantees between concurrent calls beyond round-robin, and interrupting
+an item in progress on error (only timeouts kill).
+"""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import threading
+import time
+from collections import deque
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from suitkaise.processing._errors import ProcessCrashError, ProcessError
+from suitkaise.processing._int.pool_jobs import Batch, Job
+from suitkaise.processing._int.pool_worker import HELLO, PARENT_CONNECTIONS, STOP, worker_main
+
+#: Workers that die before ever becoming ready this many times in a row break the pool
+#: (e.g. a spawn child that cannot import the main module) instead of respawning forever.
+MAX_FAILED_STARTS = 3
+STOP_GRACE_SECONDS = 5.0
+
+
+class PoolClosedError(ProcessError, RuntimeError):
+    """Raised in a call that was still running when its pool was closed."""
+
+
+def _signal_name(exitcode: int | None) -> str | None:
+    if exitcode is None or exitcode >= 0:
+        return None
+    try:
+        return signal.Signals(-exitcode).name
+    except ValueError:
+        return None
+
+
+class _Worker:
+    __slots__ = ("batch", "conn", "ctrl", "drops", "known_calls", "proc", "ready")
+
+    def __init__(self, proc: Any, conn: Connection, ctrl: Any) -> None:
+        self.proc = proc
+        self.conn = conn
+        self.ctrl = ctrl
+        self.ready = False
+        self.batch: Batch | None = None
+        self.known_calls: set[int] = set()
+        self.drops: list[int] = []
+
+
+class PoolRuntime:
+    """Workers plus the scheduler thread of one pool (see the module docstring)."""
+
+    def __init__(self, ctx: Any, workers: int, key: bytes) -> None:
+        from suitkaise import cerial
+
+        self._cerial = cerial
+        self._ctx = ctx
+        self._size = workers
+        self._key = key
+        self._lock = threading.Lock()
+        self._commands: deque[tuple[str, Any]] = deque()
+        self._wake_pending = False
+        self._wake_r, self._wake_w = ctx.Pipe(duplex=False)
+        PARENT_CONNECTIONS.update((self._wake_r, self._wake_w))
+        self._workers: list[_Worker] = []
+        self._jobs: list[Job] = []
+        self._batch_ids = itertools.count(1)
+        self._failed_starts = 0
+        self._last_exitcode: int | None = None
+        self.broken: BaseException | None = None
+        self.stopped = False
+        self._refusing = False  # set under _lock once the scheduler stops reading commands
+        for _ in range(workers):
+            self._workers.append(self._start_worker())
+        self._thread = threading.Thread(target=self._run, name="suitkaise-pool", daemon=True)
+        self._thread.start()
+
+    # -- caller-side API --------------------------------------------------------------------------
+
+    def submit(self, job: Job) -> None:
+        self._post("submit", job)
+
+    def cancel(self, job: Job, *, kill: bool, wait_done: bool = True) -> None:
+        """Cancel ``job``; with ``kill`` the workers running it are replaced."""
+        if self.stopped:
+            return
+        self._post("kill" if kill else "cancel", job)
+        if wait_done:
+            job.cancel_done.wait(30.0)
+
+    def wake(self) -> None:
+        self._post("wake", None)
+
+    def stop(self, *, kill: bool) -> None:
+        """Cancel every call, stop the workers (gracefully unless ``kill``), end the thread."""
+        if self.stopped:
+            return
+        self._post("stop", kill)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(STOP_GRACE_SECONDS + 10.0)
+
+    def pids(self) -> list[int]:
+        return [w.proc.pid for w in self._workers if w.proc.pid is not None]
+
+    def _post(self, command: str, arg: Any) -> None:
+        with self._lock:
+            if self._refusing:
+                if isinstance(arg, Job):
+                    arg.finish(self.broken or PoolClosedError("this Pool is closed"))
+                    arg.cancel_done.set()
+                return
+            self._commands.append((command, arg))
+            if not self._wake_pending:
+                self._wake_pending = True
+                self._wake_w.send_bytes(b"!")
+
+    # -- workers --------------------------------------------------------------------------------
+
+    def _start_worker(self) -> _Worker:
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        PARENT_CONNECTIONS.add(parent_conn)
+        ctrl = self._ctx.RawArray("q", 2)
+        proc = self._ctx.Process(
+            target=worker_main,
+            args=(child_conn, ctrl, self._key),
+            name="suitkaise-pool-worker",
+            daemon=False,
+        )
+        try:
+            proc.start()
+        finally:
+            child_conn.close()
+        return _Worker(proc, parent_conn, ctrl)
+
+    def _release(self, worker: _Worker, *, kill: bool) -> None:
+        if kill and worker.proc.is_alive():
+            worker.proc.kill()
+        worker.proc.join(STOP_GRACE_SECONDS)
+        if worker.proc.is_alive():  # pragma: no cover - a worker ignoring SIGKILL
+            worker.proc.kill()
+            worker.proc.join()
+        self._last_exitcode = worker.proc.exitcode
+        PARENT_CONNECTIONS.discard(worker.conn)
+        worker.conn.close()
+        worker.proc.close()
+
+    def _replace(self, worker: _Worker, *, kill: bool) -> None:
+        ready_before = worker.ready
+        self._release(worker, kill=kill)
+        exitcode = self._last_exitcode
+        slot = self._workers.index(worker)
+        if self.stopped:
+            self._workers.pop(slot)
+            return
+        if not ready_before and not kill:
+            self._failed_starts += 1
+            if self._failed_starts >= MAX_FAILED_STARTS:
+                self._break(
+                    ProcessCrashError(
+                        f"Pool workers exit before they are ready (exit code "
+                        f"{exitcode}); under spawn/forkserver the "
+                        f"main module must be importable and guarded by "
+                        f"'if __name__ == \"__main__\":'"
+                    )
+                )
+                self._workers.pop(slot)
+                return
+        self._workers[slot] = self._start_worker()
+
+    # -- the scheduler thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self.stopped:
+                self._handle_commands()
+                if self.stopped:
+                    break
+                self._dispatch()
+                conns = {w.conn: w for w in self._workers}
+                sentinels = {w.proc.sentinel: w for w in self._workers}
+                ready = wait([self._wake_r, *conns, *sentinels])
+                for obj in ready:
+                    if obj is self._wake_r:
+                        with self._lock:
+                            self._wake_pending = False
+                            while self._wake_r.poll():
+                                self._wake_r.recv_bytes()
+                    elif obj in conns:
+                        worker = conns[obj]
+                        if worker in self._workers and not self._read_reply(worker):
+                            self._on_death(worker)
+                for obj in ready:
+                    if obj in sentinels:
+                        worker = sentinels[obj]
+                        if worker in self._workers:
+                            self._on_death(worker)
+        except BaseException as exc:  # never leave callers waiting on a dead scheduler
+            self._break(ProcessError(f"the Pool scheduler failed: {exc!r}", original_error=exc))
+            self._shutdown(kill=True)
+        finally:
+            self._close_wake_pipe()
+
+    def _handle_commands(self) -> None:
+        while True:
+            with self._lock:
+                if not self._commands:
+                    return
+                command, arg = self._commands.popleft()
+            if command == "submit":
+                if self.broken is not None:
+                    arg.finish(self.broken)
+                else:
+                    self._jobs.append(arg)
+            elif command in ("cancel", "kill"):
+                self._retire(arg, kill=command == "kill")
+                arg.finish(PoolClosedError("this call was cancelled"))
+                arg.cancel_done.set()
+            elif command == "stop":
+                self._shutdown(kill=bool(arg))
+
+    def _dispatch(self) -> None:
+        turn = 0
+        for worker in self._workers:
+            if not worker.ready or worker.batch is not None:
+                continue
+            while self._jobs:
+                job = self._pick(turn)
+                turn += 1
+                if job is None:
+                    return
+                if self._send(worker, job):
+                    break
+
+    def _pick(self, turn: int) -> Job | None:
+        jobs = self._jobs
+        for offset in range(len(jobs)):
+            job = jobs[(turn + offset) % len(jobs)]
+            if job.wants_dispatch():
+                return job
+        return None
+
+    def _send(self, worker: _Worker, job: Job) -> bool:
+        """Send ``job``'s next batch to the idle ``worker``; False if nothing was sent."""
+        indices, items = job.take()
+        if not items:
+            self._check_finished(job)
+            return False
+        fn_bytes = None if job.call_id in worker.known_calls else job.fn_bytes
+        batch_id = next(self._batch_ids)
+        message = self._encode(batch_id, job, fn_bytes, worker.drops, items)
+        if message is None:  # an item cannot be serialized: find it and fail the job there
+            position = self._unsendable(job, indices, items)
+            indices, items = indices[:position], items[:position]
+            if not items or not job.ordered or job.mode == "map":
+                for index, item in zip(indices, items):
+                    job.redo.append((index, item))
+                self._check_finished(job)
+                return False
+            message = self._encode(batch_id, job, fn_bytes, worker.drops, items)
+            assert message is not None
+        batch = Batch(batch_id, job, indices, items)
+        worker.ctrl[0] = 0
+        worker.batch = batch
+        job.outstanding[batch_id] = batch
+        try:
+            worker.conn.send_bytes(message)
+        except OSError:  # it died while idle: its sentinel will fire; give the items back
+            worker.batch = None
+            del job.outstanding[batch_id]
+            job.redo.extendleft(reversed(list(zip(indices, items))))
+            return True
+        worker.drops = []
+        worker.known_calls.add(job.call_id)
+        return True
+
+    def _encode(
+        self, batch_id: int, job: Job, fn_bytes: bytes | None, drops: list[int], items: list[Any]
+    ) -> bytes | None:
+        try:
+            return bytes(
+                self._cerial.serialize(
+                    (batch_id, job.call_id, fn_bytes, job.star, drops, items), key=self._key
+                )
+            )
+        except Exception:
+            return None
+
+    def _unsendable(self, job: Job, indices: range | list[int], items: list[Any]) -> int:
+        for position, item in enumerate(items):
+            try:
+                self._cerial.serialize(item, key=self._key)
+            except Exception as exc:
+                exc.add_note(f"item {indices[position]} could not be sent to a Pool worker")
+                job.fail(indices[position], exc, remote=False)
+                return position
+        # Every item alone is fine (e.g. the whole message is too large): report the first.
+        exc2 = ProcessError(f"the batch starting at item {indices[0]} could not be serialized")
+        job.fail(indices[0], exc2, remote=False)
+        return 0
+
+    def _read_reply(self, worker: _Worker) -> bool:
+        """Handle one message from ``worker``; False if its pipe is closed (it died)."""
+        try:
+            data = worker.conn.recv_bytes()
+        except (EOFError, OSError):
+            return False
+        if not worker.ready:
+            if data == HELLO:
+                worker.ready = True
+                self._failed_starts = 0
+            return True
+        batch = worker.batch
+        worker.batch = None
+        if batch is None:  # pragma: no cover - a reply nobody asked for
+            return True
+        job = batch.job
+        if job.outstanding.pop(batch.id, None) is None:
+            return True  # the job was cancelled or finished meanwhile
+        from suitkaise.processing._int.remote_errors import load_exception
+
+        _, results, error, elapsed, cancelled = self._cerial.deserialize(data, key=self._key)
+        if cancelled:
+            return True
+        job.record_timing(len(results) + (error is not None), elapsed, len(data))
+        job.add_results(batch.indices, results)
+        if error is not None:
+            position, record = error
+            job.fail(batch.indices[position], load_exception(record))
+        self._check_finished(job)
+        return True
+
+    def _on_death(self, worker: _Worker) -> None:
+        # A reply written just before dying is still in the pipe: take it first.
+        try:
+            while worker.batch is not None and worker.conn.poll():
+                if not self._read_reply(worker):
+                    break
+        except (EOFError, OSError):
+            pass
+        if worker not in self._workers:
+            return
+        worker.proc.join(1.0)
+        exitcode = worker.proc.exitcode
+        batch = worker.batch
+        worker.batch = None
+        if batch is not None and batch.job.outstanding.pop(batch.id, None) is not None:
+            job = batch.job
+            position = min(max(int(worker.ctrl[0]), 0), len(batch.items) - 1)
+            index = batch.indices[position]
+            name = _signal_name(exitcode)
+            how = f"killed by {name}" if name else f"exit code {exitcode}"
+            crash = ProcessCrashError(
+                f"a Pool worker died while processing item {index} ({how})",
+                exitcode=exitcode,
+                signal_name=name,
+            )
+            if job.mode == "imap":  # results of earlier items in the batch died with it
+                job.redo.extendleft(
+                    reversed(list(zip(batch.indices[:position], batch.items[:position])))
+                )
+            job.fail(index, crash)
+            self._check_finished(job)
+        self._replace(worker, kill=False)
+
+    def _check_finished(self, job: Job) -> None:
+        if job not in self._jobs:
+            return
+        if job.error_index is not None and job.mode == "imap":
+            # Items after the failing one are no longer needed.
+            limit = job.error_index
+            for batch in list(job.outstanding.values()):
+                if min(batch.indices, default=limit) > limit:
+                    self._cancel_batch(batch, kill=False)
+            job.redo = type(job.redo)(entry for entry in job.redo if entry[0] < limit)
+        if job.should_finish():
+            self._retire(job, kill=False)
+            job.finish()
+
+    def _retire(self, job: Job, *, kill: bool) -> None:
+        """Stop all work of ``job`` and forget it."""
+        for batch in list(job.outstanding.values()):
+            self._cancel_batch(batch, kill=kill)
+        job.redo.clear()
+        if job in self._jobs:
+            self._jobs.remove(job)
+        for worker in self._workers:
+            if job.call_id in worker.known_calls:
+                worker.known_calls.discard(job.call_id)
+                worker.drops.append(job.call_id)
+
+    def _cancel_batch(self, batch: Batch, *, kill: bool) -> None:
+        batch.job.outstanding.pop(batch.id, None)
+        for worker in list(self._workers):
+            if worker.batch is batch:
+                if kill:
+                    worker.batch = None
+                    self._replace(worker, kill=True)
+                else:
+                    worker.ctrl[1] = batch.id  # the worker stops before its next item
+
+    def _break(self, error: BaseException) -> None:
+        self.broken = error
+        for job in list(self._jobs):
+            self._retire(job, kill=False)
+            job.finish(error)
+            job.cancel_done.set()
+
+    def _shutdown(self, *, kill: bool) -> None:
+        closed = PoolClosedError("the Pool was closed while this call was running")
+        for job in list(self._jobs):
+            self._retire(job, kill=False)
+            job.finish(closed)
+            job.cancel_done.set()
+        with self._lock:
+            self._refusing = True
+            pending = list(self._commands)
+            self._commands.clear()
+        for _command, arg in pending:
+            if isinstance(arg, Job):
+                arg.finish(closed)
+                arg.cancel_done.set()
+        self.stopped = True
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            if kill:
+                if worker.proc.is_alive():
+                    worker.proc.kill()
+                continue
+            if worker.batch is not None:
+                worker.ctrl[1] = worker.batch.id
+            try:
+                worker.conn.send_bytes(STOP)
+            except OSError:
+                pass
+        # Drain replies while they exit so that none is stuck writing to a full pipe.
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        alive = {w.proc.sentinel: w for w in workers}
+        while alive and not kill:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            conns = {w.conn: w for w in alive.values()}
+            for obj in wait([*conns, *alive], left):
+                if obj in conns:
+                    try:
+                        obj.recv_bytes()  # type: ignore[union-attr]
+                    except (EOFError, OSError):
+                        pass
+                elif obj in alive:
+                    del alive[obj]
+        for worker in workers:
+            self._release(worker, kill=True)
+
+    def _close_wake_pipe(self) -> None:
+        with self._lock:
+            self._refusing = True
+            self.stopped = True
+            for conn in (self._wake_r, self._wake_w):
+                PARENT_CONNECTIONS.discard(conn)
+                conn.close()
