@@ -18,7 +18,9 @@ from suitkaise.processing._errors import (
     RunError,
     ShareError,
 )
+from suitkaise.processing._pool import Pool
 from suitkaise.processing._process import Skprocess
+from suitkaise.processing._share import Share, ShareLock
 from suitkaise.processing._timers import ProcessTimers
 
 try:
@@ -29,6 +31,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "ErrorHandlerError",
     "OnFinishError",
+    "Pool",
     "PostRunError",
     "PreRunError",
     "ProcessConfig",
@@ -40,7 +43,9 @@ __all__ = [
     "ResultError",
     "ResultTimeoutError",
     "RunError",
+    "Share",
     "ShareError",
+    "ShareLock",
     "Skprocess",
     "TimeoutConfig",
     "autoreconnect",

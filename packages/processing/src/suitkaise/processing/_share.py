@@ -1,0 +1,327 @@
+"""``Share``: shared state across processes, owned by one coordinator process.
+
+``Share()`` starts a coordinator process that owns the live objects; the ``Share`` object in
+every process (the creator's, and every copy that travels to a worker) is a client. Each
+operation is one request executed by the coordinator on the live object, in one global order;
+see :mod:`suitkaise.processing._int.share_coordinator` for the data flow and
+:mod:`suitkaise.processing._int.share_values` for how ``share.x += n`` is atomic.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import secrets
+import shutil
+import tempfile
+import weakref
+from multiprocessing.connection import wait
+from types import TracebackType
+from typing import Any
+
+from suitkaise.processing._errors import ShareError
+from suitkaise.processing._int.share_client import ShareClient, client_for, forget_client
+from suitkaise.processing._int.share_coordinator import run_coordinator
+from suitkaise.processing._int.share_protocol import (
+    ATTR,
+    DELETE,
+    LOCK,
+    REPR,
+    SNAPSHOT,
+    STOP,
+    UNLOCK,
+)
+
+__all__ = ["Share"]
+
+_RESERVED = frozenset({"stop", "snapshot", "lock"})
+_START_TIMEOUT = 60.0  # a spawned coordinator imports suitkaise; a loaded CI machine is slow
+
+
+class Share:
+    """Shared state across processes: attributes set on it are visible to every process.
+
+    A coordinator process owns the objects; every ``Share`` (this one, and each copy that
+    reaches another process inside Pool items, Skprocess attributes or Process arguments) is a
+    client whose operations run on the live objects, one at a time, in one global order.
+
+    * ``share.name = value`` stores any value cerial can carry; ``share.name`` reads it back:
+      ``None``, ``bool``, numbers, strings, bytes, tuples and frozensets by value, any other
+      object as a proxy whose attribute/item access, method calls, ``len``, ``in``, iteration,
+      comparisons, arithmetic and ``repr`` run in the coordinator and return their real result.
+    * ``share.x += n`` (and every augmented assignment), on attributes and on nested items and
+      attributes (``share.d["k"] += 1``, ``share.stats.hits += 1``), is one atomic operation.
+    * ``with share.lock():`` makes several operations one critical section.
+    * A read sees every write that completed before it, in any process.
+
+    Args:
+        start_method: Start method for the coordinator process (``"fork"``, ``"forkserver"``,
+            ``"spawn"``); ``None`` uses multiprocessing's default.
+
+    Raises:
+        ShareError: If the coordinator process cannot be started.
+
+    Examples:
+        >>> from suitkaise.processing import Share
+        >>> with Share() as share:
+        ...     share.counter = 0
+        ...     share.counter += 5
+        ...     share.log = []
+        ...     share.log.append("hello")
+        ...     (share.counter, share.log.pop())
+        (5, 'hello')
+    """
+
+    _sk_client: ShareClient
+    _sk_finalizer: weakref.finalize[Any, Share] | None
+
+    def __init__(self, *, start_method: str | None = None) -> None:
+        ctx = multiprocessing.get_context(start_method)
+        directory = tempfile.mkdtemp(prefix="suitkaise-share-")  # mode 0700: only this user
+        address = os.path.join(directory, "sock")
+        authkey = secrets.token_bytes(32)
+        key = secrets.token_bytes(32)
+        reader, writer = ctx.Pipe(duplex=False)
+        process = ctx.Process(
+            target=run_coordinator,
+            args=(address, authkey, key, writer),
+            name="suitkaise-share-coordinator",
+            daemon=True,  # ended by multiprocessing at exit if the owner never calls stop()
+        )
+        try:
+            process.start()
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            reader.close()
+            writer.close()
+            raise
+        writer.close()
+        try:
+            ready = wait([reader, process.sentinel], timeout=_START_TIMEOUT)
+            problem = "it did not start in time"
+            if reader in ready:
+                try:
+                    problem = reader.recv()
+                except EOFError:
+                    problem = f"it exited with code {process.exitcode}"
+            elif process.sentinel in ready:
+                problem = f"it exited with code {process.exitcode}"
+        finally:
+            reader.close()
+        client = client_for(address, authkey, key)
+        object.__setattr__(self, "_sk_client", client)
+        object.__setattr__(
+            self,
+            "_sk_finalizer",
+            weakref.finalize(self, _shut_down, process, client, directory, os.getpid()),
+        )
+        if problem is not None:
+            self.stop()
+            raise ShareError(f"could not start the Share's coordinator process: {problem}")
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop the coordinator and free everything (socket, directory, process).
+
+        Called by the process that created the Share, it ends the coordinator: afterwards
+        every operation on this Share, in any process, raises ``ShareError``. Called in another
+        process, it only closes that process's connection. Safe to call more than once.
+
+        Examples:
+            >>> from suitkaise.processing import Share
+            >>> share = Share()
+            >>> share.stop()
+            >>> share.stop()  # no effect
+        """
+        finalizer = self._sk_finalizer
+        if finalizer is not None and finalizer.alive:
+            info = finalizer.peek()
+            if info is not None and info[2][3] == os.getpid():
+                finalizer()
+                return
+        self._sk_client.close()
+
+    def __enter__(self) -> Share:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- attributes -----------------------------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._sk_client.get(((ATTR, name),))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _check_name(name)
+        self._sk_client.assign(((ATTR, name),), value)
+
+    def __delattr__(self, name: str) -> None:
+        _check_name(name)
+        self._sk_client.request((DELETE, ((ATTR, name),)))
+
+    def __dir__(self) -> list[str]:
+        names = set(super().__dir__())
+        try:
+            names.update(self._sk_client.value((REPR,)))
+        except ShareError:
+            pass
+        return sorted(names)
+
+    # -- whole-share operations -----------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return a plain local copy of every attribute, as a dict.
+
+        Returns:
+            ``{name: value}``, copies made at one moment (no other write lands in between).
+
+        Raises:
+            ShareError: If the coordinator is not running.
+
+        Examples:
+            >>> from suitkaise.processing import Share
+            >>> with Share() as share:
+            ...     share.a = 1
+            ...     share.b = [2]
+            ...     share.snapshot()
+            {'a': 1, 'b': [2]}
+        """
+        result: dict[str, Any] = self._sk_client.value((SNAPSHOT,))
+        return result
+
+    def lock(self, timeout: float | None = None) -> ShareLock:
+        """Return a context manager that holds off every other client while it is held.
+
+        Use it for multi-step critical sections (read, decide, write). It is re-entrant: the
+        same thread may nest it. Single operations, including augmented assignments, are
+        already atomic and need no lock.
+
+        Args:
+            timeout: Seconds to wait for the lock; ``None`` waits as long as it takes.
+
+        Returns:
+            A :class:`ShareLock` (``with share.lock(): ...``).
+
+        Examples:
+            >>> from suitkaise.processing import Share
+            >>> with Share() as share:
+            ...     share.balance = 100
+            ...     with share.lock():
+            ...         if share.balance >= 30:
+            ...             share.balance -= 30
+            ...     share.balance
+            70
+        """
+        return ShareLock(self._sk_client, timeout)
+
+    def __repr__(self) -> str:
+        try:
+            reprs: dict[str, str] = self._sk_client.value((REPR,))
+        except ShareError:
+            return "<Share (stopped)>"
+        return "Share(" + ", ".join(f"{k}={v}" for k, v in reprs.items()) + ")"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        client = self._sk_client
+        return (_client_share, (client.address, client.authkey, client.key))
+
+
+class ShareLock:
+    """The lock of a Share, from ``share.lock()``: a re-entrant context manager.
+
+    Args:
+        client: The Share's client (internal).
+        timeout: Seconds ``acquire()`` waits; ``None`` waits as long as it takes.
+    """
+
+    def __init__(self, client: ShareClient, timeout: float | None = None) -> None:
+        self._client = client
+        self._timeout = timeout
+
+    def acquire(self) -> None:
+        """Take the lock; other clients' operations wait until it is released.
+
+        Raises:
+            TimeoutError: If ``timeout`` passed before the lock was free.
+            ShareError: If the coordinator is not running.
+        """
+        if not self._client.value((LOCK, self._timeout)):
+            raise TimeoutError(f"share.lock() was not free within {self._timeout} s")
+
+    def release(self) -> None:
+        """Release the lock once (it is free when every nested acquire is released).
+
+        Raises:
+            RuntimeError: If this thread does not hold the lock.
+        """
+        self._client.request((UNLOCK,))
+
+    def __enter__(self) -> ShareLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def _check_name(name: str) -> None:
+    if name.startswith("_") or name in _RESERVED:
+        raise AttributeError(
+            f"{name!r} cannot be used as a Share attribute: names starting with '_' and the "
+            f"names {sorted(_RESERVED)} are reserved by Share itself"
+        )
+
+
+def _client_share(address: str, authkey: bytes, key: bytes) -> Share:
+    """Rebuild a pickled Share as a client of its coordinator (connects on first use)."""
+    share = object.__new__(Share)
+    object.__setattr__(share, "_sk_client", client_for(address, authkey, key))
+    object.__setattr__(share, "_sk_finalizer", None)
+    return share
+
+
+def _shut_down(
+    process: multiprocessing.process.BaseProcess,
+    client: ShareClient,
+    directory: str,
+    owner_pid: int,
+) -> None:
+    """Stop the coordinator (only in the process that started it) and remove its files."""
+    if os.getpid() != owner_pid:
+        return  # an inherited copy in a forked child: the owner stops it
+    if process.is_alive():
+        try:
+            client.request((STOP,))
+        except ShareError:
+            pass  # already dead
+        process.join(5.0)
+        if process.is_alive():
+            process.terminate()
+            process.join(2.0)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    else:
+        process.join()
+    client.stopped = True
+    client.close()
+    forget_client(client.address)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+Share.__module__ = "suitkaise.processing"
+ShareLock.__module__ = "suitkaise.processing"
