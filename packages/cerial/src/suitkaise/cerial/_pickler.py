@@ -144,7 +144,7 @@ def dumps(obj: Any, key: bytes | None) -> bytes:
         buf.write(_format.SIGNED_MAGIC)
         buf.write(bytes(_format.MAC_LEN))
     start = buf.tell()
-    buf.write(_format.make_prefix())
+    buf.write(_PREFIX)
     try:
         _dump_into(buf, obj)
     except Exception as exc:
@@ -168,22 +168,30 @@ def dumps(obj: Any, key: bytes | None) -> bytes:
     return buf.getvalue()
 
 
+_HEAD = _format.HEAD
+_VOFF = _format.VERSION_OFFSET
+_COFF = _format.CRC_OFFSET
+_PLEN = _format.PREFIX_LEN
+_EXPECTED_MID = bytes([_format.FORMAT_VERSION]) + b"C\x04"
+_PREFIX = _format.make_prefix()
+
+
 def _check_stream(data: memoryview, verify_crc: bool) -> None:
     n = len(data)
-    if n < _format.PREFIX_LEN or data[: _format.VERSION_OFFSET] != _format.HEAD:
+    head = bytes(data[:_PLEN])
+    if n < _PLEN or not head.startswith(_HEAD):
         raise DeserializationError(
             f"not a cerial payload ({n} bytes; too short or missing cerial's marker)"
         )
-    version = data[_format.VERSION_OFFSET]
-    if version != _format.FORMAT_VERSION:
-        _format.check(version, b"")
-    if bytes(data[_format.CRC_OFFSET - 2 : _format.CRC_OFFSET]) != b"C\x04" or (
-        data[_format.CRC_OFFSET + 4 : _format.PREFIX_LEN] != _format.TAIL
-    ):
+    if head[_VOFF:_COFF] != _EXPECTED_MID:
+        if head[_VOFF] != _format.FORMAT_VERSION:
+            _format.check(head[_VOFF], b"")
+        raise DeserializationError("not a cerial payload (damaged marker)")
+    if not head.endswith(_format.TAIL):
         raise DeserializationError("not a cerial payload (damaged marker)")
     if verify_crc:
-        expected = int.from_bytes(data[_format.CRC_OFFSET : _format.CRC_OFFSET + 4], "little")
-        if zlib.crc32(data[_format.PREFIX_LEN :]) != expected:
+        expected = int.from_bytes(head[_COFF : _COFF + 4], "little")
+        if zlib.crc32(data[_PLEN:]) != expected:
             raise DeserializationError(
                 f"payload is corrupted or truncated ({n} bytes; checksum does not match)"
             )

@@ -144,16 +144,13 @@ def _resolve(t: type) -> Any:
     name = qualname(t)
     if name in _BUILTIN_EXACT:
         return _load(_BUILTIN_EXACT[name])
-    cloud = _cloud_table().get(t)
-    if cloud is not None:
-        return cloud
     for base in mro:
         bname = qualname(base)
         if bname in _BUILTIN_BASES:
             if bname not in _BUILTIN_BASES_ALWAYS and _defines_protocol(t, base):
                 return None
             return _load(_BUILTIN_BASES[bname])
-    return None
+    return _cloud_table().get(t)
 
 
 def describe(t: type) -> str:

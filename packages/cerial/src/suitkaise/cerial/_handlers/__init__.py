@@ -28,3 +28,33 @@ builtin("threading.Event", _L + "reduce_event")
 builtin("threading.Condition", _L + "reduce_condition")
 builtin("threading.Barrier", _L + "reduce_barrier")
 builtin("_thread._local", _L + "reduce_local", subclasses=True)
+
+# queues
+builtin("queue.Queue", _P + "queues:reduce_queue", subclasses=True)
+builtin("_queue.SimpleQueue", _P + "queues:reduce_simple_queue")
+builtin("queue._PySimpleQueue", _P + "queues:reduce_simple_queue")
+
+# logging
+builtin("logging.Logger", _P + "logging:reduce_logger", subclasses=True)
+builtin("logging.Handler", _P + "logging:reduce_handler", subclasses=True)
+
+# files
+for _name in ("TextIOWrapper", "BufferedReader", "BufferedWriter", "BufferedRandom", "FileIO"):
+    builtin(f"_io.{_name}", _P + "files:reduce_file", subclasses=True)
+builtin("mmap.mmap", _P + "files:reduce_mmap")
+builtin("tempfile._TemporaryFileWrapper", _P + "files:reduce_tempfile")
+
+# regex, contextvars, weak references
+builtin("re.Match", _P + "misc:reduce_match")
+builtin("_contextvars.ContextVar", _P + "misc:reduce_contextvar")
+builtin("_contextvars.Context", _P + "misc:reduce_context")
+builtin("weakref.ReferenceType", _P + "misc:reduce_ref", subclasses=True)
+builtin("weakref.ProxyType", _P + "misc:reduce_proxy")
+builtin("weakref.CallableProxyType", _P + "misc:reduce_proxy")
+builtin("weakref.WeakValueDictionary", _P + "misc:reduce_weak_dict", subclasses=True)
+builtin("weakref.WeakKeyDictionary", _P + "misc:reduce_weak_dict", subclasses=True)
+
+# exceptions, tracebacks, frames
+builtin("builtins.BaseException", _P + "exceptions:reduce_exception", subclasses=True, always=True)
+builtin("builtins.traceback", _P + "exceptions:reduce_traceback")
+builtin("builtins.frame", _P + "exceptions:reduce_frame")
