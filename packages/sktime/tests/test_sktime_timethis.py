@@ -236,3 +236,50 @@ def test_functools_partial_like_callables_are_timed() -> None:
     timed = timethis(timer)(functools.partial(pow, 2))
     assert timed(10) == 1024
     assert timer.num_times == 1
+
+
+def test_timethis_block_can_pause_its_timer() -> None:
+    clock = FakeClock()
+    timer = Sktimer(clock=clock)
+    with TimeThis(timer) as t:
+        clock.advance(1.0)
+        t.pause()
+        clock.advance(50.0)
+        t.resume()
+        clock.advance(2.0)
+    assert timer.times == [3.0]
+    assert timer.total_time_paused == 50.0
+
+
+def test_timethis_threshold_with_a_sink_and_errors() -> None:
+    sink = Recorder()
+    block = TimeThis(sink, threshold=3600.0)
+    with block:
+        pass
+    assert sink.recorded == []
+    with pytest.raises(OSError):
+        with TimeThis(sink):
+            raise OSError("disk")
+    assert sink.recorded == []
+
+
+def test_timethis_sink_shared_between_threads_and_nested() -> None:
+    import threading
+
+    sink = Recorder()
+    block = TimeThis(sink)
+
+    def work() -> None:
+        for _ in range(200):
+            with block:
+                with block:
+                    pass
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(sink.recorded) == 4 * 200 * 2
+    assert all(x >= 0 for x in sink.recorded)
+    assert block._starts == {}  # every thread's start was consumed

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -62,13 +63,19 @@ def _clock_of(timer: object) -> Callable[[], float]:
 class TimeThis(Generic[_SinkT]):
     """Time a ``with`` block and record it in a timer.
 
-    ``__enter__`` returns the timer. The time is recorded (through ``timer.add_time``) only
-    when the block finishes without raising and took at least ``threshold`` seconds. One
-    ``TimeThis`` may be reused, nested, and shared between threads.
+    ``__enter__`` returns the timer. The time is recorded only when the block finishes
+    without raising and took at least ``threshold`` seconds. One ``TimeThis`` may be reused,
+    nested, and shared between threads.
+
+    With an :class:`Sktimer`, the block is a frame on the timer's per-thread stack (entering
+    calls ``start()``, leaving calls ``stop()``, or ``discard()`` then ``add_time()`` when a
+    threshold applies), so ``timer.pause()``/``timer.resume()`` inside the block work. With
+    any other object that has ``add_time(seconds)`` (such as a timer shared through
+    ``Share``), the time is measured here with ``time.perf_counter`` and only the result is
+    sent, through ``add_time``.
 
     Args:
-        timer: The timer to record into; a new :class:`Sktimer` when ``None``. Anything with
-            an ``add_time(seconds)`` method (such as a shared timer) works.
+        timer: The timer to record into; a new :class:`Sktimer` when ``None``.
         threshold: Record only blocks that took at least this many seconds.
 
     Raises:
@@ -83,7 +90,7 @@ class TimeThis(Generic[_SinkT]):
         1
     """
 
-    __slots__ = ("_clock", "_starts", "threshold", "timer")
+    __slots__ = ("_starts", "threshold", "timer")
 
     @overload
     def __init__(self: TimeThis[Sktimer], timer: None = None, threshold: float = 0.0) -> None: ...
@@ -94,19 +101,27 @@ class TimeThis(Generic[_SinkT]):
     def __init__(self, timer: Any = None, threshold: float = 0.0) -> None:
         if timer is None:
             timer = Sktimer()
-        elif not _is_sink(timer):
+        if isinstance(timer, Sktimer):
+            self._starts: dict[int, list[float]] | None = None  # frames live on the timer
+        elif _is_sink(timer):
+            # Start times per thread, so one instance can be shared and nested safely.
+            self._starts = {}
+        else:
             raise TypeError(
                 f"TimeThis() timer must be an Sktimer (or have an add_time method), got "
                 f"{type(timer).__name__}"
             )
         self.timer: _SinkT = timer
-        self.threshold = check_seconds(threshold, "TimeThis() threshold")
-        self._clock = _clock_of(timer)
-        # Start times per thread, so one instance can be shared and nested safely.
-        self._starts: dict[int, list[float]] = {}
+        if type(threshold) is not float or not 0.0 <= threshold < math.inf:
+            threshold = check_seconds(threshold, "TimeThis() threshold")
+        self.threshold = threshold
 
     def __enter__(self) -> _SinkT:
-        self._starts.setdefault(threading.get_ident(), []).append(self._clock())
+        starts = self._starts
+        if starts is None:
+            self.timer.start()  # type: ignore[attr-defined]
+        else:
+            starts.setdefault(threading.get_ident(), []).append(time.perf_counter())
         return self.timer
 
     def __exit__(
@@ -115,16 +130,22 @@ class TimeThis(Generic[_SinkT]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        now = self._clock()
-        ident = threading.get_ident()
-        starts = self._starts[ident]
-        start = starts.pop()
-        if not starts:
-            del self._starts[ident]
-        if exc_type is None:
-            elapsed = now - start
-            if elapsed >= self.threshold:
-                self.timer.add_time(elapsed)
+        starts = self._starts
+        if starts is None:
+            timer: Any = self.timer
+            if exc_type is None and not self.threshold:
+                timer.stop()
+                return
+            elapsed = timer.discard()
+        else:
+            now = time.perf_counter()
+            ident = threading.get_ident()
+            mine = starts[ident]
+            elapsed = now - mine.pop()
+            if not mine:
+                del starts[ident]
+        if exc_type is None and elapsed >= self.threshold:
+            self.timer.add_time(elapsed)
 
     def __repr__(self) -> str:
         return f"TimeThis(timer={self.timer!r}, threshold={self.threshold!r})"
