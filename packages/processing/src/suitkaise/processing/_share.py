@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import weakref
 from multiprocessing.connection import wait
@@ -20,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from suitkaise.processing._errors import ShareError
+from suitkaise.processing._int.share_augment import AugTarget, augmenting_attr
 from suitkaise.processing._int.share_client import ShareClient, client_for, forget_client
 from suitkaise.processing._int.share_coordinator import run_coordinator
 from suitkaise.processing._int.share_protocol import (
@@ -158,6 +160,8 @@ class Share:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
+        if augmenting_attr(sys._getframe(1)):
+            return AugTarget(self._sk_client, ((ATTR, name),))  # `share.name op= v`
         return self._sk_client.get(((ATTR, name),))
 
     def __setattr__(self, name: str, value: Any) -> None:

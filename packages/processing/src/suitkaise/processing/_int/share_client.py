@@ -20,6 +20,7 @@ from typing import Any
 
 from suitkaise.processing._errors import ShareError
 from suitkaise.processing._int.remote_errors import load_exception
+from suitkaise.processing._int.share_augment import PendingAugment
 from suitkaise.processing._int.share_codec import decode, encode
 from suitkaise.processing._int.share_protocol import (
     APPLY,
@@ -141,6 +142,11 @@ class ShareClient:
 
     def assign(self, path: Path, value: Any) -> None:
         """Store ``value`` at ``path`` (the end of ``share.x = v`` and ``share.x += v``)."""
+        if type(value) is PendingAugment:
+            if value.client is not self or value.path != path:
+                raise TypeError(f"cannot store {value!r} at {describe(path)}")
+            self.request((AUGMENT, path, value.op, self.arg(value.operand)))
+            return
         pending = pending_for(value, self, path)
         if pending is not None:
             # The tail of `share.x op= v`: apply the operation atomically, in one request.

@@ -14,10 +14,12 @@ measure in the calling process, and only the finished measurement is sent (``add
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from suitkaise.processing._int.share_augment import AugTarget, augmenting_attr, augmenting_item
 from suitkaise.processing._int.share_protocol import (
     ATTR,
     AUGMENT,
@@ -53,6 +55,8 @@ class Proxy:
         if name.startswith("_sk_"):
             raise AttributeError(name)
         path = (*self._sk_path, (ATTR, name))
+        if augmenting_attr(sys._getframe(1)):
+            return AugTarget(self._sk_client, path)  # `proxy.name op= v`
         info = self._sk_info
         if info is not None and name in info.methods:
             return Proxy(self._sk_client, path, None)  # a method: calling it is one request
@@ -67,7 +71,10 @@ class Proxy:
         self._sk_client.request((DELETE, (*self._sk_path, (ATTR, name))))
 
     def __getitem__(self, key: Any) -> Any:
-        return self._sk_client.get((*self._sk_path, (ITEM, key)))
+        path = (*self._sk_path, (ITEM, key))
+        if augmenting_item(sys._getframe(1)):
+            return AugTarget(self._sk_client, path)  # `proxy[key] op= v`
+        return self._sk_client.get(path)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._sk_client.assign((*self._sk_path, (ITEM, key)), value)
