@@ -12,11 +12,14 @@ mode                  results kept as                     first error
 ``unordered_imap``    a queue in completion order         raised after what had already arrived
 ====================  ==================================  =====================================
 
-Batch sizing: start with one item per batch, then aim for ``TARGET_BATCH_SECONDS`` of work per
-batch from the measured time per item (growth capped at ``GROWTH`` per reply so that one fast
-item cannot hide slow ones), keep a batch's payload under ``MAX_BATCH_BYTES``, and when the
-input's length is known never take more than an even share of what is left (so the last
-batches spread over every worker instead of one worker finishing alone).
+Batch sizing: the first batch holds one item, to measure what an item costs (time and reply
+bytes). After that, when the input's length is known, a batch takes an even share of what is
+left split in two per worker (guided self-scheduling: large batches first, small ones at the
+end so that the workers finish together); for an input of unknown length it takes as much as
+fits in ``MAX_BATCH_SECONDS``. Either way a batch holds at least ``MIN_BATCH_SECONDS`` of work
+(a round trip costs ~0.1-2 ms, more on a loaded machine), at most ``MAX_BATCH_SECONDS`` of work
+and ``MAX_BATCH_BYTES`` of reply, and grows at most ``GROWTH``-fold per reply so that one cheap
+item cannot hide expensive ones.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-TARGET_BATCH_SECONDS = 0.02
+MIN_BATCH_SECONDS = 0.002
+MAX_BATCH_SECONDS = 0.25
 GROWTH = 16
 MAX_BATCH = 8192
 MAX_BATCH_BYTES = 8 * 1024 * 1024
@@ -81,7 +85,7 @@ class Job:
         self.exhausted = False
         self.redo: deque[tuple[int, Any]] = deque()
         self.outstanding: dict[int, Batch] = {}
-        self.batch_size = 1
+        self._largest = 1  # the largest batch measured so far
         self._seconds_per_item: float | None = None
         self._bytes_per_item = 0.0
 
@@ -99,7 +103,7 @@ class Job:
 
     def window(self) -> int:
         """How many items may be pulled but not yet consumed by a streaming caller."""
-        return max(8 * self.workers, 4 * self.workers * self.batch_size)
+        return max(8 * self.workers, 4 * self.workers * self._largest)
 
     def wants_dispatch(self) -> bool:
         """Whether the scheduler should send this job's next batch now (scheduler thread)."""
@@ -117,10 +121,18 @@ class Job:
         return True
 
     def next_size(self) -> int:
-        size = self.batch_size
-        if self.total is not None:
-            left = self.total - self.pulled
-            size = min(size, max(1, math.ceil(left / self.workers)))
+        if self._seconds_per_item is None:
+            return 1
+        left = None if self.total is None else self.total - self.pulled
+        size = MAX_BATCH if left is None else math.ceil(left / (2 * self.workers))
+        per_item = max(self._seconds_per_item, 1e-7)
+        size = max(size, int(MIN_BATCH_SECONDS / per_item))
+        size = min(size, int(MAX_BATCH_SECONDS / per_item))
+        if self._bytes_per_item > 0:
+            size = min(size, int(MAX_BATCH_BYTES / self._bytes_per_item))
+        size = min(size, self._largest * GROWTH, MAX_BATCH)
+        if left is not None:
+            size = min(size, left)
         return max(1, size)
 
     def take(self) -> tuple[range | list[int], list[Any]]:
@@ -130,14 +142,19 @@ class Job:
             taken = [self.redo.popleft() for _ in range(min(size, len(self.redo)))]
             return [i for i, _ in taken], [item for _, item in taken]
         start = self.pulled
+        items: list[Any] = []
+        append = items.append
         try:
-            items = list(itertools.islice(self._source, size))
+            for item in itertools.islice(self._source, size):
+                append(item)
         except BaseException as exc:
-            # The caller's own iterable raised: report it as the error of the next item.
-            exc.add_note(f"raised by the input iterable while producing item {start}")
+            # The caller's own iterable raised: it is the error of the item it failed to produce.
+            index = start + len(items)
+            exc.add_note(f"raised by the input iterable while producing item {index}")
             self.exhausted = True
-            self.fail(start, exc, remote=False)
-            return range(start, start), []
+            self.pulled += len(items)
+            self.fail(index, exc, remote=False)
+            return range(start, self.pulled), items
         self.pulled += len(items)
         if len(items) < size:
             self.exhausted = True
@@ -153,11 +170,7 @@ class Job:
         else:  # follow changes in item cost without jumping on one noisy batch
             self._seconds_per_item = 0.5 * self._seconds_per_item + 0.5 * per_item
         self._bytes_per_item = max(self._bytes_per_item * 0.5, nbytes / items)
-        want = TARGET_BATCH_SECONDS / max(self._seconds_per_item, 1e-7)
-        if self._bytes_per_item > 0:
-            want = min(want, MAX_BATCH_BYTES / self._bytes_per_item)
-        want = min(want, self.batch_size * GROWTH, MAX_BATCH)
-        self.batch_size = max(1, int(want))
+        self._largest = max(self._largest, items)
 
     # -- output (scheduler thread writes, caller reads) ----------------------------------------
 

@@ -138,4 +138,6 @@ def _reply(
     assert error is not None
     position, record = error
     record = {**record, "payload": None}
-    return bytes(cerial.serialize((batch_id, results, (position, record), elapsed, cancelled), key=key))
+    return bytes(
+        cerial.serialize((batch_id, results, (position, record), elapsed, cancelled), key=key)
+    )
