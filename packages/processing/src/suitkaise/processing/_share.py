@@ -75,6 +75,7 @@ class Share:
     """
 
     _sk_client: ShareClient
+    _sk_process: multiprocessing.process.BaseProcess | None  # the coordinator, in its owner
     _sk_finalizer: weakref.finalize[Any, Share] | None
 
     def __init__(self, *, start_method: str | None = None) -> None:
@@ -112,6 +113,7 @@ class Share:
             reader.close()
         client = client_for(address, authkey, key)
         object.__setattr__(self, "_sk_client", client)
+        object.__setattr__(self, "_sk_process", process)
         object.__setattr__(
             self,
             "_sk_finalizer",
@@ -295,6 +297,7 @@ def _client_share(address: str, authkey: bytes, key: bytes) -> Share:
     share = object.__new__(Share)
     object.__setattr__(share, "_sk_client", client_for(address, authkey, key))
     object.__setattr__(share, "_sk_finalizer", None)
+    object.__setattr__(share, "_sk_process", None)
     return share
 
 

@@ -58,6 +58,7 @@ class ShareClient:
         self._types: dict[int, TypeInfo] = {}
         self._timers = _LocalTimers()
         self.stopped = False  # set by the owner's stop(): fail fast without connecting
+        self.connects = 0  # connections opened by this process (tests check reuse)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (client_for, (self.address, self.authkey, self.key))
@@ -77,6 +78,7 @@ class ShareClient:
             raise ShareError(_GONE) from exc
         local.conn = conn
         local.pid = os.getpid()
+        self.connects += 1
         return conn
 
     def close(self) -> None:
