@@ -577,8 +577,8 @@ class Sktimer:
             >>> timer.add_time(2.0)
             >>> timer.add_time(4.0)
             >>> stats = timer.get_statistics()
-            >>> stats.mean, stats.stdev ** 2 == stats.variance
-            (3.0, True)
+            >>> stats.mean, stats.variance, stats.num_times
+            (3.0, 2.0, 2)
         """
         snap = self._snapshot()
         times = tuple(snap.times)
