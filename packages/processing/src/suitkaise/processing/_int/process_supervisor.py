@@ -59,6 +59,8 @@ BACKSTOP_GRACE = 1.0
 # Seconds a child that has delivered its final message may take to exit before it is killed
 # (e.g. it left a non-daemon thread running).
 _EXIT_GRACE = 5.0
+# How often a waiting parent looks for a newly started timed section (only with timeouts set).
+_DEADLINE_POLL = 0.1
 
 
 class _Unreadable:
@@ -109,6 +111,7 @@ class Supervisor:
         start_method: str | None,
         name: str,
         has_error_handler: bool,
+        has_timeouts: bool,
     ) -> None:
         self.ctx = multiprocessing.get_context(start_method)
         self.payload = payload
@@ -116,6 +119,7 @@ class Supervisor:
         self.lives_left = lives
         self.name = name
         self.has_error_handler = has_error_handler
+        self.has_timeouts = has_timeouts
         self.block = ControlBlock()
         self.proc: BaseProcess | None = None
         self.up: Channel | None = None
@@ -143,6 +147,10 @@ class Supervisor:
             start_method=config.start_method,
             name=type(process).__qualname__,
             has_error_handler=lifecycle_function(type(process), "error") is not None,
+            has_timeouts=any(
+                getattr(config.timeouts, section) is not None
+                for section in ("prerun", "run", "postrun", "onfinish", "result", "error")
+            ),
         )
         supervisor.spawn()
         _LIVE.add(supervisor)
@@ -151,6 +159,7 @@ class Supervisor:
 
     # -- children -------------------------------------------------------------------------
     def spawn(self, crash_error: ProcessError | None = None) -> None:
+        self.block.section_ended()  # a killed child's deadline must not hit the next one
         up_recv, up_send = self.ctx.Pipe(duplex=False)
         down_recv, down_send = self.ctx.Pipe(duplex=False)
         proc = self.ctx.Process(  # type: ignore[attr-defined]
@@ -239,6 +248,9 @@ class Supervisor:
         backstop = self.block.seconds_to_deadline()
         if backstop is not None:
             backstop += 0.01
+        elif self.has_timeouts:  # a timed section may start while we wait: look again soon
+            backstop = _DEADLINE_POLL
+        if backstop is not None:
             timeout = backstop if timeout is None else min(timeout, backstop)
         waitables: list[Any] = [proc.sentinel]
         if not self.up_eof:
