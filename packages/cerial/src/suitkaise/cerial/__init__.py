@@ -20,6 +20,9 @@ from suitkaise.cerial._errors import (
     ReconnectError,
     SerializationError,
 )
+from suitkaise.cerial._explain import explain
+from suitkaise.cerial._reconnector import Reconnector, reconnect_all
+from suitkaise.cerial._register import register
 
 try:
     __version__ = version("suitkaise-cerial")
@@ -30,7 +33,11 @@ __all__ = [
     "CerialError",
     "DeserializationError",
     "ReconnectError",
+    "Reconnector",
     "SerializationError",
     "deserialize",
+    "explain",
+    "reconnect_all",
+    "register",
     "serialize",
 ]

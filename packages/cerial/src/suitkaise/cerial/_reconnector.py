@@ -1,7 +1,234 @@
-"""Placeholder; filled in below."""
+"""Reconnectors: placeholders for live resources, and ``reconnect_all`` that revives them.
+
+A live resource (socket, database connection, thread, subprocess, executor) cannot travel as
+bytes. cerial carries a :class:`Reconnector` in its place: a small, plain object that records
+how to get the resource back (path, host, port, user, database, ...) and never a password.
+:func:`reconnect_all` walks an object graph and swaps every reconnector for the live resource
+returned by its :meth:`Reconnector.reconnect`, passing the credentials the caller supplies.
+"""
 
 from __future__ import annotations
 
+import types
+from collections import deque
+from typing import Any, ClassVar, Literal
+
+from suitkaise.cerial._errors import ReconnectError
+
+__all__ = ["Reconnector", "reconnect_all"]
+
 
 class Reconnector:
-    """Placeholder."""
+    """Base class of the placeholders cerial puts where a live resource was.
+
+    A reconnector keeps only what is needed to reconnect (never a password) in plain
+    attributes, so it serializes like any small object. Subclass it for your own resources:
+    set :attr:`auth_key`, store what you need in ``__init__``, implement :meth:`reconnect`, and
+    return the reconnector from a reducer registered with :func:`register`.
+
+    Attributes:
+        auth_key: The key under which :func:`reconnect_all` looks up credentials for this kind
+            of resource (e.g. ``"psycopg2.Connection"``).
+
+    Examples:
+        >>> from suitkaise import cerial
+        >>> class Door(cerial.Reconnector):
+        ...     auth_key = "example.Door"
+        ...     def __init__(self, room):
+        ...         self.room = room
+        ...     def reconnect(self, auth=None):
+        ...         return f"door to {self.room} opened with {auth}"
+        >>> cerial.reconnect_all({"d": Door("kitchen")}, **{"example.Door": "key"})
+        {'d': 'door to kitchen opened with key'}
+    """
+
+    auth_key: ClassVar[str] = ""
+
+    def reconnect(self, auth: Any = None) -> Any:
+        """Return the live resource.
+
+        Args:
+            auth: Credentials for this resource, as found by :func:`reconnect_all` (a password
+                string, a dict of extra connection arguments, or ``None``).
+
+        Returns:
+            The live resource.
+
+        Raises:
+            Exception: Whatever connecting raises; :func:`reconnect_all` wraps it in a
+                :class:`ReconnectError`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement reconnect()")
+
+    def describe(self) -> str:
+        """A short, readable description of the resource (used by ``repr`` and errors)."""
+        fields = ", ".join(
+            f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_") and v is not None
+        )
+        return fields
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.auth_key or '?'}: {self.describe()}>"
+
+
+Reconnector.__module__ = "suitkaise.cerial"
+
+
+def load_reconnector(cls: type[Reconnector], state: dict[str, Any]) -> Reconnector:
+    """Rebuild a reconnector from its attributes (the receiving side of :func:`reduce_as`)."""
+    r = cls.__new__(cls)
+    r.__dict__.update(state)
+    return r
+
+
+def reduce_as(r: Reconnector) -> Any:
+    """The reduction of a live resource: load ``r`` in its place."""
+    return load_reconnector, (type(r), dict(vars(r)))
+
+
+_SKIP = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+_ATOMS = (str, bytes, bytearray, int, float, complex, bool, type(None), range, memoryview)
+_LEAVES = (*_ATOMS, *_SKIP)
+
+
+class _Reviver:
+    def __init__(self, errors: str, auth: dict[str, Any]) -> None:
+        self.errors = errors
+        self.auth = auth
+        self.memo: dict[int, Any] = {}
+        self.keep: list[Any] = []
+
+    def auth_for(self, r: Reconnector, attr: str | None) -> Any:
+        entry = self.auth.get(r.auth_key)
+        if entry is None:
+            entry = self.auth.get(type(r).__name__)
+        if not isinstance(entry, dict):
+            return entry
+        if attr is not None and attr in entry:
+            return entry[attr]
+        return entry.get("*")
+
+    def revive(self, x: Any, path: str, attr: str | None) -> Any:
+        if isinstance(x, _LEAVES):
+            return x
+        key = id(x)
+        if key in self.memo:
+            return self.memo[key]
+        self.keep.append(x)
+        if isinstance(x, Reconnector):
+            self.memo[key] = x
+            self._revive_attrs(x, path, attr)  # nested reconnectors first (a cursor's connection)
+            try:
+                live = x.reconnect(self.auth_for(x, attr))
+            except Exception as exc:
+                if self.errors == "keep":
+                    return x
+                raise ReconnectError(
+                    f"could not reconnect {x!r} at {path}: {type(exc).__name__}: {exc}",
+                    path=path,
+                    resource=repr(x),
+                ) from exc
+            self.memo[key] = live
+            return live
+        t = type(x)
+        self.memo[key] = x
+        if t is list or t is deque:
+            for i, v in enumerate(x):
+                nv = self.revive(v, f"{path}[{i}]", attr)
+                if nv is not v:
+                    x[i] = nv
+        elif isinstance(x, dict):
+            for k, v in list(x.items()):
+                nv = self.revive(v, f"{path}[{k!r}]", k if isinstance(k, str) else attr)
+                if nv is not v:
+                    x[k] = nv
+        elif t is tuple:
+            items = [self.revive(v, f"{path}[{i}]", attr) for i, v in enumerate(x)]
+            if any(a is not b for a, b in zip(items, x)):
+                new = tuple(items)
+                self.memo[key] = new
+                return new
+        elif t is set:
+            items = [(v, self.revive(v, f"{path}{{}}", attr)) for v in x]
+            for old, new in items:
+                if new is not old:
+                    x.discard(old)
+                    x.add(new)
+        elif t is frozenset:
+            items2 = [self.revive(v, f"{path}{{}}", attr) for v in x]
+            if any(a is not b for a, b in zip(items2, x)):
+                new_fs = frozenset(items2)
+                self.memo[key] = new_fs
+                return new_fs
+        else:
+            self._revive_attrs(x, path, attr)
+        return x
+
+    def _revive_attrs(self, x: Any, path: str, attr: str | None) -> None:
+        d = getattr(x, "__dict__", None)
+        if isinstance(d, dict):
+            for k, v in list(d.items()):
+                nv = self.revive(v, f"{path}.{k}", k)
+                if nv is not v:
+                    d[k] = nv  # through __dict__: works for frozen dataclasses too
+        for klass in type(x).__mro__:
+            for name in getattr(klass, "__slots__", ()) if klass is not object else ():
+                if name in ("__dict__", "__weakref__"):
+                    continue
+                try:
+                    v = getattr(x, name)
+                except AttributeError:
+                    continue
+                nv = self.revive(v, f"{path}.{name}", name)
+                if nv is not v:
+                    object.__setattr__(x, name, nv)
+
+
+def reconnect_all(obj: Any, *, errors: Literal["raise", "keep"] = "raise", **auth: Any) -> Any:
+    """Replace every :class:`Reconnector` inside ``obj`` with its live resource.
+
+    Walks lists, tuples, dicts, sets, deques, instance ``__dict__`` and ``__slots__`` (cycles
+    and shared references included; each reconnector is reconnected once). Mutable containers
+    and objects are updated in place; tuples and frozensets holding a reconnector are rebuilt.
+
+    Credentials are passed by the reconnector's :attr:`Reconnector.auth_key`. The value is
+    either the credential itself, used for every resource of that kind, or a dict whose key
+    ``"*"`` is the default and whose other keys name the attribute that holds the resource::
+
+        reconnect_all(worker, **{"psycopg2.Connection": {"*": pw, "analytics_db": pw2}})
+
+    A credential is typically a password string or a dict of extra connection arguments.
+
+    Args:
+        obj: The object (typically fresh from :func:`deserialize`).
+        errors: ``"raise"`` (default) raises on the first failure; ``"keep"`` leaves the
+            reconnector in place and goes on.
+        **auth: Credentials keyed by auth key.
+
+    Returns:
+        ``obj`` (or its live resource, when ``obj`` is itself a reconnector).
+
+    Raises:
+        ReconnectError: A resource could not be reconnected (names the resource and its path;
+            the original error is the ``__cause__``).
+        ValueError: If ``errors`` is not ``"raise"`` or ``"keep"``.
+
+    Examples:
+        >>> import sqlite3
+        >>> from suitkaise import cerial
+        >>> db = sqlite3.connect(":memory:")
+        >>> _ = db.execute("create table t (x)"); _ = db.execute("insert into t values (1)")
+        >>> state = cerial.deserialize(cerial.serialize({"db": db}))
+        >>> state["db"]
+        <SqliteReconnector sqlite3.Connection: database=':memory:'>
+        >>> state = cerial.reconnect_all(state)
+        >>> state["db"].execute("select x from t").fetchall()
+        [(1,)]
+    """
+    if errors not in ("raise", "keep"):
+        raise ValueError(f"errors must be 'raise' or 'keep', not {errors!r}")
+    root = type(obj).__name__
+    return _Reviver(errors, auth).revive(obj, root, None)
+
+
+reconnect_all.__module__ = "suitkaise.cerial"

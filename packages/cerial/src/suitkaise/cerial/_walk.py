@@ -15,7 +15,7 @@ from typing import Any
 
 import cloudpickle
 
-from suitkaise.cerial import _registry
+from suitkaise.cerial import _pickler, _registry
 from suitkaise.cerial._errors import SerializationError
 
 ATOMS: frozenset[type] = frozenset(
@@ -121,6 +121,9 @@ def _reduce_children(rv: Any) -> list[tuple[str, Any]]:
     return out
 
 
+_pickler_loaded = _pickler  # the pickler module fills the handler table
+
+
 def classify(obj: Any) -> tuple[str, list[tuple[str, Any]]]:
     """Return (how it is carried, children) for one object; raise if it cannot be reduced."""
     t = type(obj)
@@ -155,12 +158,13 @@ def classify(obj: Any) -> tuple[str, list[tuple[str, Any]]]:
     else:
         rv = r(obj)
         how = _registry.describe(t)
-    from suitkaise.cerial._reconnector import Reconnector
+    from suitkaise.cerial._reconnector import Reconnector, load_reconnector
 
     if isinstance(obj, Reconnector):
         how = f"reconnector ({type(obj).__name__})"
-    elif isinstance(rv, tuple) and rv and getattr(rv[0], "__cerial_reconnector__", False):
-        how = f"{how} -> Reconnector"
+    elif isinstance(rv, tuple) and len(rv) > 1 and rv[0] is load_reconnector:
+        how = f"{how} -> {rv[1][0].__name__}"
+        return how, [(f".{k}", v) for k, v in rv[1][1].items()]
     return how, _reduce_children(rv)
 
 

@@ -58,3 +58,25 @@ builtin("weakref.WeakKeyDictionary", _P + "misc:reduce_weak_dict", subclasses=Tr
 builtin("builtins.BaseException", _P + "exceptions:reduce_exception", subclasses=True, always=True)
 builtin("builtins.traceback", _P + "exceptions:reduce_traceback")
 builtin("builtins.frame", _P + "exceptions:reduce_frame")
+
+# live resources -> reconnectors
+builtin("socket.socket", _P + "live:reduce_socket", subclasses=True)
+builtin("threading.Thread", _P + "live:reduce_thread", subclasses=True)
+builtin("subprocess.Popen", _P + "live:reduce_popen", subclasses=True)
+builtin(
+    "concurrent.futures.thread.ThreadPoolExecutor", _P + "live:reduce_executor", subclasses=True
+)
+builtin(
+    "concurrent.futures.process.ProcessPoolExecutor", _P + "live:reduce_executor", subclasses=True
+)
+builtin("sqlite3.Connection", _P + "sqlite:reduce_connection", subclasses=True)
+builtin("sqlite3.Cursor", _P + "sqlite:reduce_cursor", subclasses=True)
+
+# database drivers (by name: the drivers are never imported here)
+builtin("psycopg2.extensions.connection", _P + "db:reduce_psycopg2", subclasses=True)
+builtin("psycopg.Connection", _P + "db:reduce_psycopg", subclasses=True)
+builtin("pymysql.connections.Connection", _P + "db:reduce_pymysql", subclasses=True)
+builtin("redis.client.Redis", _P + "db:reduce_redis", subclasses=True)
+builtin("pymongo.mongo_client.MongoClient", _P + "db:reduce_pymongo", subclasses=True)
+builtin("sqlalchemy.engine.base.Engine", _P + "db:reduce_sqlalchemy", subclasses=True)
+builtin("duckdb.DuckDBPyConnection", _P + "db:reduce_duckdb", subclasses=True)

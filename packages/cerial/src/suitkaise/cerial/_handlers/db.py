@@ -1,0 +1,179 @@
+"""Database client connections of common drivers become reconnectors.
+
+The drivers are never imported by cerial: handlers are declared by the qualified name of the
+driver's connection class and run only when such an object is serialized; the driver module is
+imported on the receiving side only by ``reconnect()``. Connection parameters are recorded
+without the password; pass it to ``reconnect_all`` under the reconnector's ``auth_key``
+(a password string, or a dict of extra keyword arguments for the driver's connect function).
+
+| driver | class | auth key |
+|---|---|---|
+| psycopg2 | ``psycopg2.extensions.connection`` | ``psycopg2.Connection`` |
+| psycopg 3 | ``psycopg.Connection`` | ``psycopg.Connection`` |
+| PyMySQL | ``pymysql.connections.Connection`` | ``pymysql.Connection`` |
+| redis-py | ``redis.client.Redis`` | ``redis.Redis`` |
+| PyMongo | ``pymongo.mongo_client.MongoClient`` | ``pymongo.MongoClient`` |
+| SQLAlchemy | ``sqlalchemy.engine.base.Engine`` | ``sqlalchemy.Engine`` |
+| DuckDB | ``duckdb.DuckDBPyConnection`` | ``duckdb.Connection`` |
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from suitkaise.cerial._handlers.live import as_reduce
+from suitkaise.cerial._reconnector import Reconnector
+
+_SECRET_KEYS = frozenset({"password", "passwd", "pass", "secret", "token", "api_key"})
+
+
+def _public(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k.lower() not in _SECRET_KEYS and v is not None}
+
+
+class DriverReconnector(Reconnector):
+    """A database client connection: calls the driver's connect function again with the
+    recorded parameters plus the credential given to ``reconnect_all``.
+
+    Attributes:
+        connect: ``"module:function"`` called to reconnect (class attribute).
+        params: Keyword arguments for it (never a password).
+        password_arg: The keyword the driver expects the password under.
+    """
+
+    connect: str = ""
+    password_arg: str = "password"
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def describe(self) -> str:
+        shown = {
+            k: v
+            for k, v in self.params.items()
+            if k in ("host", "port", "dbname", "db", "database", "user", "url")
+        }
+        return ", ".join(f"{k}={v!r}" for k, v in shown.items()) or self.connect
+
+    def reconnect(self, auth: Any = None) -> Any:
+        module, _, func = self.connect.partition(":")
+        target: Any = importlib.import_module(module)
+        for part in func.split("."):
+            target = getattr(target, part)
+        kwargs = dict(self.params)
+        if isinstance(auth, dict):
+            kwargs.update(auth)
+        elif auth is not None:
+            kwargs[self.password_arg] = auth
+        return target(**kwargs)
+
+
+class Psycopg2Reconnector(DriverReconnector):
+    """A ``psycopg2.Connection``, reconnected with ``psycopg2.connect(**params)``."""
+
+    auth_key = "psycopg2.Connection"
+    connect = "psycopg2:connect"
+
+
+class PsycopgReconnector(DriverReconnector):
+    """A ``psycopg.Connection``, reconnected with ``psycopg.connect(**params)``."""
+
+    auth_key = "psycopg.Connection"
+    connect = "psycopg:connect"
+
+
+class PymysqlReconnector(DriverReconnector):
+    """A ``pymysql.Connection``, reconnected with ``pymysql.connect(**params)``."""
+
+    auth_key = "pymysql.Connection"
+    connect = "pymysql:connect"
+
+
+class RedisReconnector(DriverReconnector):
+    """A ``redis.Redis``, reconnected with ``redis.Redis(**params)``."""
+
+    auth_key = "redis.Redis"
+    connect = "redis:Redis"
+
+
+class PymongoReconnector(DriverReconnector):
+    """A ``pymongo.MongoClient``, reconnected with ``pymongo.MongoClient(**params)``."""
+
+    auth_key = "pymongo.MongoClient"
+    connect = "pymongo:MongoClient"
+
+
+class DuckdbReconnector(DriverReconnector):
+    """A ``duckdb.Connection``, reconnected with ``duckdb.connect(**params)``."""
+
+    auth_key = "duckdb.Connection"
+    connect = "duckdb:connect"
+
+
+def reduce_psycopg2(conn: Any) -> Any:
+    params = _public(dict(conn.get_dsn_parameters()))
+    return as_reduce(Psycopg2Reconnector(params))
+
+
+def reduce_psycopg(conn: Any) -> Any:
+    params = _public(dict(conn.info.get_parameters()))
+    return as_reduce(PsycopgReconnector(params))
+
+
+def reduce_pymysql(conn: Any) -> Any:
+    params = {
+        "host": conn.host,
+        "port": conn.port,
+        "user": conn.user.decode() if isinstance(conn.user, bytes) else conn.user,
+        "database": conn.db.decode() if isinstance(conn.db, bytes) else conn.db,
+        "charset": conn.charset,
+    }
+    return as_reduce(PymysqlReconnector(_public(params)))
+
+
+def reduce_redis(client: Any) -> Any:
+    kwargs = dict(client.connection_pool.connection_kwargs)
+    params = _public({k: v for k, v in kwargs.items() if isinstance(v, str | int | float | bool)})
+    return as_reduce(RedisReconnector(params))
+
+
+def reduce_pymongo(client: Any) -> Any:
+    hosts = [f"{h}:{p}" for h, p in sorted(client.nodes)] or None
+    return as_reduce(PymongoReconnector(_public({"host": hosts})))
+
+
+def reduce_sqlalchemy(engine: Any) -> Any:
+    url = engine.url.render_as_string(hide_password=True)
+    return as_reduce(SqlalchemyReconnector(url, engine.url.password is not None))
+
+
+class SqlalchemyReconnector(Reconnector):
+    """A SQLAlchemy ``Engine``: a new engine for the same URL (password given to
+    ``reconnect_all`` under ``"sqlalchemy.Engine"``)."""
+
+    auth_key = "sqlalchemy.Engine"
+
+    def __init__(self, url: str, had_password: bool) -> None:
+        self.url = url
+        self.had_password = had_password
+
+    def reconnect(self, auth: Any = None) -> Any:
+        sqlalchemy: Any = importlib.import_module("sqlalchemy")
+        url = sqlalchemy.engine.make_url(self.url)
+        kwargs: dict[str, Any] = {}
+        if isinstance(auth, dict):
+            kwargs = dict(auth)
+            password = kwargs.pop("password", None)
+        else:
+            password = auth
+        if password is not None:
+            url = url.set(password=password)
+        return sqlalchemy.create_engine(url, **kwargs)
+
+
+def reduce_duckdb(conn: Any) -> Any:
+    rows = conn.execute("PRAGMA database_list").fetchall()
+    path = next((r[2] for r in rows if r[1] in ("main", "memory") and r[2]), None)
+    params = {"database": path or ":memory:"}
+    return as_reduce(DuckdbReconnector(params))

@@ -1,0 +1,279 @@
+"""Reconnectors and reconnect_all: real SQLite files, a real TCP server, stand-in drivers."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import types
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from suitkaise import cerial
+
+from .conftest import roundtrip
+
+
+def _file_db(tmp_path):
+    path = tmp_path / "app.db"
+    conn = sqlite3.connect(path)
+    conn.execute("create table t (x integer)")
+    conn.executemany("insert into t values (?)", [(1,), (2,)])
+    conn.commit()
+    return conn, path
+
+
+def test_sqlite_file_connection_reconnects(tmp_path) -> None:
+    conn, path = _file_db(tmp_path)
+    try:
+        out = roundtrip({"db": conn})
+        assert isinstance(out["db"], cerial.Reconnector)
+        assert str(path) in repr(out["db"])
+        live = cerial.reconnect_all(out)["db"]
+        assert isinstance(live, sqlite3.Connection) and live is not conn
+        assert live.execute("select x from t order by x").fetchall() == [(1,), (2,)]
+        live.close()
+    finally:
+        conn.close()
+
+
+def test_sqlite_file_in_fresh_interpreter(tmp_path, in_child) -> None:
+    conn, _ = _file_db(tmp_path)
+    payload = cerial.serialize({"db": conn})
+    conn.close()
+    out = in_child(
+        payload,
+        "obj = cerial.reconnect_all(obj)\nprint(obj['db'].execute('select sum(x) from t').fetchone()[0])",
+    )
+    assert out.strip() == "3"
+
+
+def test_sqlite_memory_keeps_rows_and_cursor_shares_connection() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("create table t (name text)")
+    conn.execute("insert into t values ('alice')")
+    conn.commit()
+    cur = conn.cursor()
+    state = cerial.reconnect_all(roundtrip({"conn": conn, "cur": cur}))
+    assert state["cur"].connection is state["conn"]
+    assert state["cur"].execute("select name from t").fetchall() == [("alice",)]
+    state["conn"].close()
+    conn.close()
+
+
+def test_sqlite_empty_memory_database() -> None:
+    conn = sqlite3.connect(":memory:")
+    live = roundtrip(conn).reconnect()
+    assert live.execute("select 1").fetchone() == (1,)
+    live.close()
+    conn.close()
+
+
+@pytest.fixture
+def echo_server():
+    srv = socket.create_server(("127.0.0.1", 0))
+    srv.settimeout(10)
+    stop = threading.Event()
+    conns: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            conns.append(c)
+            threading.Thread(target=_echo, args=(c,), daemon=True).start()
+
+    def _echo(c: socket.socket) -> None:
+        with c:
+            while data := c.recv(1024):
+                c.sendall(data)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    yield srv.getsockname()
+    stop.set()
+    srv.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+    srv.close()
+    for c in conns:
+        c.close()
+    t.join(timeout=10)
+
+
+def test_socket_reconnects_to_same_peer(echo_server) -> None:
+    class Conn:
+        def __init__(self) -> None:
+            self.sock = socket.create_connection(echo_server, timeout=5)
+
+    holder = Conn()
+    try:
+        out = roundtrip(holder)
+        assert isinstance(out.sock, cerial.Reconnector)
+        assert "connected to" in repr(out.sock)
+        cerial.reconnect_all(out)
+        assert isinstance(out.sock, socket.socket)
+        assert out.sock.gettimeout() == 5
+        out.sock.sendall(b"ping")
+        assert out.sock.recv(4) == b"ping"
+        out.sock.close()
+    finally:
+        holder.sock.close()
+
+
+def test_reconnect_error_names_path_and_keep_mode() -> None:
+    class Pool:
+        def __init__(self, conns):
+            self.conns = conns
+
+    class Worker:
+        def __init__(self, pool):
+            self.pool = pool
+
+    # a port that was bound once and is now closed: connecting fails
+    s = socket.create_server(("127.0.0.1", 0))
+    addr = s.getsockname()
+    client = socket.create_connection(addr)
+    w = Worker(Pool([1, 2, client]))
+    payload = cerial.serialize(w)
+    client.close()
+    s.close()
+    out = cerial.deserialize(payload)
+    with pytest.raises(cerial.ReconnectError) as info:
+        cerial.reconnect_all(out)
+    assert info.value.path == "Worker.pool.conns[2]"
+    assert "connected to" in str(info.value)
+    assert isinstance(info.value.__cause__, OSError)
+    kept = cerial.reconnect_all(cerial.deserialize(payload), errors="keep")
+    assert isinstance(kept.pool.conns[2], cerial.Reconnector)
+    with pytest.raises(ValueError):
+        cerial.reconnect_all(out, errors="ignore")  # type: ignore[arg-type]
+
+
+def test_thread_executor_popen_reconnect() -> None:
+    box: list[int] = []
+    t = threading.Thread(target=box.append, args=(7,), name="worker-1", daemon=True)
+    ex = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cerial")
+    proc = subprocess.Popen([sys.executable, "-c", "print('hi')"], stdout=subprocess.DEVNULL)
+    proc.wait(timeout=30)
+    try:
+        out = roundtrip({"t": t, "ex": ex, "p": proc, "box": box})
+        assert "worker-1" in repr(out["t"])
+        live = cerial.reconnect_all(out, **{"subprocess.Popen": {"*": {"stdout": subprocess.PIPE}}})
+        nt = live["t"]
+        assert nt.name == "worker-1" and nt.daemon and not nt.is_alive()
+        nt.start()
+        nt.join(timeout=10)
+        assert live["box"] == [7]  # the target is the carried box.append
+        assert live["ex"].submit(pow, 2, 5).result(timeout=10) == 32
+        live["ex"].shutdown()
+        stdout, _ = live["p"].communicate(timeout=30)
+        assert stdout.strip() == b"hi"
+    finally:
+        ex.shutdown()
+
+
+def _fake_psycopg2(monkeypatch, calls):
+    """psycopg2 is not installed here: a stand-in module with the same class name."""
+    mod = types.ModuleType("psycopg2")
+    ext = types.ModuleType("psycopg2.extensions")
+
+    class connection:
+        def __init__(self, **params):
+            self.params = params
+
+        def get_dsn_parameters(self):
+            return {k: v for k, v in self.params.items()}
+
+    connection.__module__ = "psycopg2.extensions"
+    connection.__qualname__ = "connection"
+    ext.connection = connection
+
+    def connect(**kwargs):
+        calls.append(kwargs)
+        return connection(**kwargs)
+
+    mod.connect = connect
+    mod.extensions = ext
+    monkeypatch.setitem(sys.modules, "psycopg2", mod)
+    monkeypatch.setitem(sys.modules, "psycopg2.extensions", ext)
+    return connection
+
+
+def test_db_driver_by_name_with_auth_per_attribute(monkeypatch) -> None:
+    calls: list[dict] = []
+    connection = _fake_psycopg2(monkeypatch, calls)
+
+    class Service:
+        def __init__(self, main_db, analytics_db):
+            self.main_db = main_db
+            self.analytics_db = analytics_db
+
+    secret = "".join(["s3", "cr", "et"])  # built at run time: not a constant in any code object
+    main = connection(host="db1", dbname="app", user="u", password=secret)
+    payload = cerial.serialize(Service(main, connection(host="db2", dbname="stats", user="u")))
+    assert b"s3cret" not in payload  # passwords are never stored
+    out = cerial.deserialize(payload)
+    assert "db1" in repr(out.main_db)
+    cerial.reconnect_all(out, **{"psycopg2.Connection": {"*": "pw", "analytics_db": "pw2"}})
+    assert isinstance(out.main_db, connection)
+    by_host = {c["host"]: c for c in calls}
+    assert by_host["db1"]["password"] == "pw" and by_host["db1"]["dbname"] == "app"
+    assert by_host["db2"]["password"] == "pw2"
+
+
+def test_custom_reconnector_and_register() -> None:
+    class Handle:
+        def __init__(self, name):
+            self.name = name
+
+    class HandleReconnector(cerial.Reconnector):
+        auth_key = "tests.Handle"
+
+        def __init__(self, name):
+            self.name = name
+
+        def reconnect(self, auth=None):
+            h = Handle(self.name)
+            h.auth = auth
+            return h
+
+    cerial.register(Handle, lambda h: HandleReconnector(h.name))
+    try:
+        out = roundtrip([Handle("a"), Handle("b")])
+        assert repr(out[0]) == "<HandleReconnector tests.Handle: name='a'>"
+        live = cerial.reconnect_all(out, **{"tests.Handle": "token"})
+        assert [h.name for h in live] == ["a", "b"] and live[0].auth == "token"
+    finally:
+        from suitkaise.cerial import _registry
+
+        _registry.remove_user(Handle)
+
+
+def test_reconnect_all_walks_tuples_sets_slots_cycles() -> None:
+    class R(cerial.Reconnector):
+        auth_key = "tests.R"
+
+        def __init__(self, v):
+            self.v = v
+
+        def reconnect(self, auth=None):
+            return ("live", self.v)
+
+    class Slots:
+        __slots__ = ("r",)
+
+    r = R(1)
+    s = Slots()
+    s.r = r
+    d: dict = {"t": (r, 2), "fs": frozenset([R(3)]), "slots": s}
+    d["self"] = d
+    out = cerial.reconnect_all(d)
+    assert out["t"] == (("live", 1), 2)
+    assert out["fs"] == frozenset([("live", 3)])
+    assert out["slots"].r == ("live", 1)
+    assert out["self"] is out
+    assert cerial.reconnect_all(R(5)) == ("live", 5)
