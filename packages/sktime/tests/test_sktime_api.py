@@ -60,3 +60,11 @@ def test_import_is_cheap() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "1 []"
+
+
+def test_version_is_the_distribution_version() -> None:
+    from importlib.metadata import version
+
+    assert sktime.__version__ == version("suitkaise-sktime")
+    with pytest.raises(AttributeError, match="no attribute 'Sktimr'"):
+        sktime.Sktimr
