@@ -597,7 +597,7 @@ def test_result_modifiers(start_method: str) -> None:
     future = p.result.background()()
     assert isinstance(future, Future)
     p.stop()
-    count, onfinish_ran = future.result(timeout=WAIT)
+    _count, onfinish_ran = future.result(timeout=WAIT)
     assert onfinish_ran
 
     async def main() -> Any:
