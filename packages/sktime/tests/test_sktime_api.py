@@ -67,4 +67,4 @@ def test_version_is_the_distribution_version() -> None:
 
     assert sktime.__version__ == version("suitkaise-sktime")
     with pytest.raises(AttributeError, match="no attribute 'Sktimr'"):
-        sktime.Sktimr
+        sktime.Sktimr  # type: ignore[attr-defined]

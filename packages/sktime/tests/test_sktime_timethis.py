@@ -283,3 +283,34 @@ def test_timethis_sink_shared_between_threads_and_nested() -> None:
     assert len(sink.recorded) == 4 * 200 * 2
     assert all(x >= 0 for x in sink.recorded)
     assert block._starts == {}  # every thread's start was consumed
+
+
+def test_timethis_threshold_counts_paused_time_only_for_recorded_blocks() -> None:
+    clock = FakeClock()
+    timer = Sktimer(clock=clock)
+    block = TimeThis(timer, threshold=1.0)
+    with block as t:  # 0.5 s running, 10 s paused: below the threshold, leaves no trace
+        clock.advance(0.5)
+        t.pause()
+        clock.advance(10.0)
+        t.resume()
+    assert timer.num_times == 0 and timer.total_time_paused == 0.0
+    with block as t:  # 2 s running, 3 s paused: recorded with its pause
+        clock.advance(2.0)
+        t.pause()
+        clock.advance(3.0)
+        t.resume()
+    assert timer.times == [2.0] and timer.total_time_paused == 3.0
+
+
+def test_a_decorated_module_function_pickles_by_reference() -> None:
+    import pickle
+
+    restored = pickle.loads(pickle.dumps(_module_level_job))
+    assert restored is _module_level_job
+    assert restored(4) == 8
+
+
+@timethis
+def _module_level_job(x: int) -> int:
+    return x * 2

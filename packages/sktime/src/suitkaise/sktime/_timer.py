@@ -357,15 +357,35 @@ class Sktimer:
         self._version = self._next_version()
 
     def _close_paused(self, frame: float | _PausedFrame, now: float, *, count_pause: bool) -> float:
-        if not isinstance(frame, _PausedFrame):
-            raise TypeError(
-                f"the timer's clock returned {now!r} after {frame!r}; a clock must return a "
-                f"number of seconds"
-            )
-        elapsed, paused = frame.close(now)
+        elapsed, paused = _split_paused(frame, now)
         if count_pause:
-            with _pause_lock:
-                self._paused_total += paused
+            self._add_paused(paused)
+        return elapsed
+
+    def _add_paused(self, paused: float) -> None:
+        with _pause_lock:
+            self._paused_total += paused
+
+    def _stop_if_at_least(self, threshold: float) -> float:
+        """``stop()`` that records only when the time is at least ``threshold``.
+
+        ``TimeThis(timer, threshold=...)`` uses it, so a block below the threshold leaves no
+        trace, while a recorded one counts its paused time like ``stop()`` does.
+        """
+        now = self._clock()
+        try:
+            start = self._frames.stack.pop()
+            elapsed = now - start  # type: ignore[operator]
+            paused = 0.0
+        except IndexError:
+            raise _not_started("stop") from None
+        except TypeError:
+            elapsed, paused = _split_paused(start, now)
+        if elapsed >= threshold:
+            if paused:
+                self._add_paused(paused)
+            self._times.append(elapsed)
+            self._version = self._next_version()
         return elapsed
 
     # ----------------------------------------------------------------------- configuration
@@ -685,6 +705,16 @@ class Sktimer:
         self._setup(
             state["max_times"], list(state["times"]), state["total_time_paused"], state["clock"]
         )
+
+
+def _split_paused(frame: float | _PausedFrame, now: float) -> tuple[float, float]:
+    """(elapsed, paused) of a frame that failed the fast float subtraction."""
+    if not isinstance(frame, _PausedFrame):
+        raise TypeError(
+            f"the timer's clock returned {now!r} after {frame!r}; a clock must return a "
+            f"number of seconds"
+        )
+    return frame.close(now)
 
 
 def _not_started(operation: str) -> TimerStateError:

@@ -68,8 +68,8 @@ class TimeThis(Generic[_SinkT]):
     nested, and shared between threads.
 
     With an :class:`Sktimer`, the block is a frame on the timer's per-thread stack (entering
-    calls ``start()``, leaving calls ``stop()``, or ``discard()`` then ``add_time()`` when a
-    threshold applies), so ``timer.pause()``/``timer.resume()`` inside the block work. With
+    calls ``start()``, leaving calls ``stop()``, or ``discard()`` when the block raised), so
+    ``timer.pause()``/``timer.resume()`` inside the block work. With
     any other object that has ``add_time(seconds)`` (such as a timer shared through
     ``Share``), the time is measured here with ``time.perf_counter`` and only the result is
     sent, through ``add_time``.
@@ -133,17 +133,19 @@ class TimeThis(Generic[_SinkT]):
         starts = self._starts
         if starts is None:
             timer: Any = self.timer
-            if exc_type is None and not self.threshold:
+            if exc_type is not None:
+                timer.discard()
+            elif self.threshold:
+                timer._stop_if_at_least(self.threshold)
+            else:
                 timer.stop()
-                return
-            elapsed = timer.discard()
-        else:
-            now = time.perf_counter()
-            ident = threading.get_ident()
-            mine = starts[ident]
-            elapsed = now - mine.pop()
-            if not mine:
-                del starts[ident]
+            return
+        now = time.perf_counter()
+        ident = threading.get_ident()
+        mine = starts[ident]
+        elapsed = now - mine.pop()
+        if not mine:
+            del starts[ident]
         if exc_type is None and elapsed >= self.threshold:
             self.timer.add_time(elapsed)
 
