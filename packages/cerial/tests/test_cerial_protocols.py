@@ -1,0 +1,227 @@
+"""The pickle protocol of user classes, __serialize__, copyreg, register, explain, error paths."""
+
+from __future__ import annotations
+
+import copyreg
+import hashlib
+import threading
+
+import pytest
+
+from suitkaise import cerial
+from suitkaise.cerial import _registry
+
+from .conftest import roundtrip
+
+
+class WithReduce:
+    def __init__(self, v: int) -> None:
+        self.v = v
+        self.lock = threading.Lock()
+
+    def __reduce__(self):
+        return (WithReduce, (self.v * 10,))
+
+
+class WithState:
+    def __init__(self) -> None:
+        self.v = 1
+        self.cache = {"big": 1}
+
+    def __getstate__(self):
+        return {"v": self.v}
+
+    def __setstate__(self, state):
+        self.v = state["v"]
+        self.cache = {"rebuilt": True}
+
+
+class WithSerialize:
+    def __init__(self, v: int) -> None:
+        self.v = v
+        self.gen = (i for i in range(3))  # would fail without __serialize__
+
+    def __serialize__(self):
+        return {"v": self.v}
+
+    @classmethod
+    def __deserialize__(cls, state):
+        obj = cls.__new__(cls)
+        obj.v = state["v"]
+        obj.gen = None
+        return obj
+
+
+class ViaCopyreg:
+    def __init__(self, v: int) -> None:
+        self.v = v
+
+
+def test_reduce_getstate_serialize() -> None:
+    a, b, c = roundtrip([WithReduce(2), WithState(), WithSerialize(3)])
+    assert a.v == 20 and not a.lock.locked()
+    assert b.v == 1 and b.cache == {"rebuilt": True}
+    assert c.v == 3 and c.gen is None
+
+
+def test_serialize_protocol_on_local_class() -> None:
+    class Local:
+        def __init__(self, v):
+            self.v = v
+
+        def __serialize__(self):
+            return self.v
+
+        @classmethod
+        def __deserialize__(cls, state):
+            return cls(state + 1)
+
+    assert roundtrip(Local(1)).v == 2
+
+
+def test_copyreg_is_honoured() -> None:
+    copyreg.pickle(ViaCopyreg, lambda o: (ViaCopyreg, (o.v + 100,)))
+    try:
+        assert roundtrip(ViaCopyreg(1)).v == 101
+    finally:
+        del copyreg.dispatch_table[ViaCopyreg]
+    assert roundtrip(ViaCopyreg(1)).v == 1  # the change is seen on the next call
+
+
+def test_register_wins_over_builtin_and_decorator_form() -> None:
+    calls = []
+
+    @cerial.register(threading.Event)
+    def reduce_event(ev):
+        calls.append(ev)
+        return (threading.Event, ())
+
+    try:
+        ev = threading.Event()
+        ev.set()
+        out = roundtrip(ev)
+        assert calls == [ev]
+        assert not out.is_set()  # the user's reducer won over the built-in one
+    finally:
+        _registry.remove_user(threading.Event)
+    assert roundtrip(ev).is_set()
+
+
+def test_register_by_name_and_subclasses() -> None:
+    class Base:
+        def __init__(self, v):
+            self.v = v
+
+    class Child(Base):
+        pass
+
+    cerial.register(Base, lambda o: (type(o), (-o.v,)), subclasses=True)
+    try:
+        assert roundtrip(Child(3)).v == -3
+    finally:
+        _registry.remove_user(Base)
+
+    class Named:
+        pass
+
+    Named.__module__ = "some_uninstalled_lib"
+    Named.__qualname__ = "Client"
+    cerial.register("some_uninstalled_lib.Client", lambda o: (dict, ({"was": "client"},)))
+    try:
+        assert roundtrip(Named()) == {"was": "client"}
+    finally:
+        _registry.remove_user("some_uninstalled_lib.Client")
+
+
+def test_register_rejects_bad_input_and_bad_reducers() -> None:
+    with pytest.raises(TypeError):
+        cerial.register(42, lambda o: o)  # type: ignore[call-overload]
+    with pytest.raises(TypeError):
+        cerial.register("NoModule", lambda o: o)
+    with pytest.raises(TypeError):
+        cerial.register(WithState, "not callable")  # type: ignore[call-overload]
+
+    class Odd:
+        pass
+
+    cerial.register(Odd, lambda o: 5)
+    try:
+        with pytest.raises(cerial.SerializationError, match="expected a reduce tuple"):
+            cerial.serialize([Odd()])
+    finally:
+        _registry.remove_user(Odd)
+
+
+# --- SerializationError paths --------------------------------------------------------------
+
+
+class Conn:
+    def __init__(self, sock):
+        self.sock = sock
+
+
+class Pool:
+    def __init__(self, conns):
+        self.conns = conns
+
+
+class Worker:
+    def __init__(self):
+        self.pool = Pool([Conn(1), Conn(2), Conn(hashlib.sha256())])
+
+
+def test_error_names_path_type_reason() -> None:
+    with pytest.raises(cerial.SerializationError) as info:
+        cerial.serialize(Worker())
+    e = info.value
+    assert e.path == "Worker.pool.conns[2].sock"
+    assert e.type_name == "_hashlib.HASH"
+    assert "HASH" in e.reason
+    assert "Worker.pool.conns[2].sock" in str(e) and "_hashlib.HASH" in str(e)
+    assert isinstance(e, TypeError)
+    assert e.__cause__ is not None
+
+
+def test_error_path_through_dict_tuple_and_closure() -> None:
+    h = hashlib.md5()
+
+    def uses() -> object:
+        return h
+
+    with pytest.raises(cerial.SerializationError) as info:
+        cerial.serialize({"k": (1, uses)})
+    assert info.value.path == "dict['k'][1].<closure h>"
+
+
+def test_error_in_user_reduce_is_named() -> None:
+    class Broken:
+        def __reduce__(self):
+            raise RuntimeError("nope")
+
+    with pytest.raises(cerial.SerializationError) as info:
+        cerial.serialize({"b": Broken()})
+    assert info.value.path == "dict['b']" and "nope" in str(info.value)
+
+
+def test_explain_reports_each_part_and_never_raises() -> None:
+    class Holder:
+        def __init__(self):
+            self.lock = threading.Lock()
+            self.fn = lambda: 1
+            self.bad = hashlib.sha1()
+            self.items = [1, 2]
+
+    text = cerial.explain(Holder())
+    assert "Holder.lock: _thread.lock -> handler locks.reduce_lock" in text
+    assert "Holder.fn: builtins.function -> by value (cloudpickle)" in text
+    assert "Holder.bad: _hashlib.HASH -> FAILS" in text
+    assert text.splitlines()[-1].startswith("fails: 1 part(s)")
+    assert cerial.explain([1, 2]).splitlines()[-1] == "ok: every part can be serialized"
+    big = cerial.explain([object() for _ in range(1000)])
+    assert "more parts not shown" in big
+
+    class Evil:
+        def __reduce_ex__(self, protocol):
+            raise SystemError("boom")
+
+    assert "FAILS" in cerial.explain(Evil())

@@ -1,0 +1,185 @@
+"""Hypothesis round trips, a fuzz test of damaged payloads, and deep nesting."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import zlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from suitkaise import cerial
+from suitkaise.cerial import _format
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary()
+    | st.complex_numbers(allow_nan=False)
+)
+hashables = st.recursive(
+    scalars, lambda c: st.tuples(c, c) | st.frozensets(c, max_size=3), max_leaves=8
+)
+nested = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=6)
+        | st.tuples(children, children)
+        | st.dictionaries(hashables, children, max_size=6)
+        | st.sets(hashables, max_size=4)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(nested)
+def test_nested_data_roundtrips(obj) -> None:
+    assert cerial.deserialize(cerial.serialize(obj)) == obj
+
+
+@settings(max_examples=60, deadline=None)
+@given(nested, st.binary(min_size=1, max_size=32))
+def test_signed_nested_data_roundtrips(obj, key) -> None:
+    assert cerial.deserialize(cerial.serialize(obj, key=key), key=key) == obj
+
+
+def _expect_deserialization_error(data: bytes, key: bytes | None = None) -> None:
+    try:
+        cerial.deserialize(data, key=key)
+    except cerial.DeserializationError:
+        return
+    raise AssertionError(f"loaded damaged payload without error: {data[:60]!r}")
+
+
+def _sample_payloads() -> list[bytes]:
+    def f(x):
+        return x + 1
+
+    return [
+        cerial.serialize({"a": [1, 2.5, "three", b"four"], "t": (None, True)}),
+        cerial.serialize([f, lambda y: y * 2, {1, 2, 3}]),
+        cerial.serialize(ValueError("boom")),
+        cerial.serialize(list(range(300))),
+    ]
+
+
+def test_fuzz_damaged_payloads_only_raise_deserialization_error() -> None:
+    rng = random.Random(1234)
+    samples = _sample_payloads()
+    signed = [cerial.serialize(s, key=b"k") for s in ("x" * 40, [1, 2, 3])]
+    count = 0
+    # random bytes, including ones that start like a pickle or a cerial payload
+    for n in range(1500):
+        size = rng.randrange(0, 400)
+        data = bytes(rng.getrandbits(8) for _ in range(size))
+        if n % 3 == 1:
+            data = b"\x80\x05" + data
+        elif n % 3 == 2:
+            data = _format.make_prefix() + data
+        _expect_deserialization_error(data)
+        count += 1
+    # every truncation of every sample
+    for s in samples:
+        for cut in range(len(s)):
+            _expect_deserialization_error(s[:cut])
+            count += 1
+    # byte flips, insertions and deletions
+    for _ in range(2000):
+        s = bytearray(rng.choice(samples))
+        i = rng.randrange(len(s))
+        op = rng.randrange(3)
+        if op == 0:
+            s[i] ^= rng.randrange(1, 256)
+        elif op == 1:
+            s.insert(i, rng.getrandbits(8))
+        else:
+            del s[i]
+        _expect_deserialization_error(bytes(s))
+        count += 1
+    # signed payloads: flips, wrong keys, missing keys
+    for _ in range(500):
+        s = bytearray(rng.choice(signed))
+        s[rng.randrange(len(s))] ^= rng.randrange(1, 256)
+        _expect_deserialization_error(bytes(s), key=b"k")
+        _expect_deserialization_error(bytes(rng.choice(signed)), key=b"other")
+        count += 2
+    assert count >= 5000
+
+
+def _with_valid_crc(stream: bytes) -> bytes:
+    """A cerial marker whose checksum matches ``stream`` (bypasses the integrity check)."""
+    return _format.make_prefix(zlib.crc32(stream)) + stream
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b"",  # no object at all
+        b"\x80\x05.",  # STOP with an empty stack
+        b"\x80\x05\xff.",  # unknown opcode
+        b"\x80\x05\x8c\x04nope\x8c\x04nope\x93.",  # module that does not exist
+        b"\x80\x05\x8c\x08builtins\x8c\x07missing\x93.",  # attribute that does not exist
+        b"\x80\x05]\x94(K\x01",  # truncated list
+        b"\x80\x05h\x05.",  # memo entry that does not exist
+        pickle.dumps(1)[:-1],  # no STOP
+    ],
+)
+def test_broken_streams_with_valid_checksum_are_wrapped(stream: bytes) -> None:
+    with pytest.raises(cerial.DeserializationError) as info:
+        cerial.deserialize(_with_valid_crc(stream))
+    assert info.value.__cause__ is not None or "payload" in str(info.value)
+
+
+def _nest(depth: int) -> list:
+    x: list = []
+    for _ in range(depth):
+        x = [x]
+    return x
+
+
+def _pickle_max_depth() -> int:
+    lo, hi = 1, 20_000
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        try:
+            pickle.dumps(_nest(mid))
+            lo = mid
+        except RecursionError:
+            hi = mid - 1
+    return lo
+
+
+class Link:
+    def __init__(self, nxt):
+        self.nxt = nxt
+
+
+def test_deep_nesting_at_least_as_deep_as_pickle() -> None:
+    limit = _pickle_max_depth()
+    for depth in (limit, limit + 1, 20_000):
+        out = cerial.deserialize(cerial.serialize(_nest(depth)))
+        d = 0
+        while out:
+            out = out[0]
+            d += 1
+        assert d == depth
+    chain = None
+    for _ in range(10_000):
+        chain = Link(chain)
+    out = cerial.deserialize(cerial.serialize(chain))
+    n = 0
+    while out is not None:
+        out = out.nxt
+        n += 1
+    assert n == 10_000
+
+
+def test_too_deep_is_a_clear_error() -> None:
+    with pytest.raises(cerial.SerializationError, match="nested too deeply"):
+        cerial.serialize(_nest(300_000))
