@@ -26,8 +26,8 @@ _T = TypeVar("_T")
 def percentile_of_sorted(ordered: Sequence[float], p: float) -> float | None:
     """The ``p``-th percentile of sorted data, numpy's default ``linear`` method.
 
-    Mirrors numpy's arithmetic (virtual index ``(n - 1) * p / 100`` and its two-sided lerp) so
-    the results agree to the last bit in the usual cases.
+    Mirrors numpy's arithmetic (virtual index ``(n - 1) * p / 100`` and its two-sided lerp), so
+    results agree with ``numpy.percentile`` up to floating-point rounding.
     """
     n = len(ordered)
     if n == 0:
@@ -118,7 +118,7 @@ class _Snapshot:
         return self._cached("slowest_index", compute)
 
     def percentile(self, p: float) -> float | None:
-        # The median is a percentile like any other: the sorted copy is the expensive part.
+        # O(1) once the sorted copy (shared with median) exists for this snapshot.
         return percentile_of_sorted(self.sorted(), p) if self.times else None
 
 

@@ -42,7 +42,25 @@ _SinkT = TypeVar("_SinkT", bound=_TimeSink)
 
 
 class TimedFunction(Protocol[_P, _R_co]):
-    """What ``timethis`` returns: the function, plus the ``timer`` it records into."""
+    """The type of what ``@timethis`` returns: the function, plus the timer it records into.
+
+    Only for type annotations: at run time the wrapper is an ordinary function (made with
+    ``functools.wraps``) carrying a ``timer`` attribute. Through an instance (a decorated
+    method) it binds like any function.
+
+    Attributes:
+        timer: The :class:`Sktimer` every call is recorded in (the object you passed to
+            ``timethis``, or the function's automatic timer).
+
+    Examples:
+        >>> from suitkaise.sktime import TimedFunction, timethis
+        >>> @timethis
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> timed: TimedFunction[[int], int] = double
+        >>> timed(4), timed.timer.num_times
+        (8, 1)
+    """
 
     timer: Sktimer
 
