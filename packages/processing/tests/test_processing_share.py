@@ -390,3 +390,35 @@ def test_in_place_operator_applies_on_the_coordinator(share: Share) -> None:
     assert share.items == [1, 2]
     assert operator.iadd(share.items, [3]) is not None
     assert share.items == [1, 2, 3]
+
+
+def test_common_statements_cost_one_round_trip(share: Share) -> None:
+    client = share._sk_client
+    share.counter = 0
+    share.items = []
+    share.d = {"k": 0}
+    share.stats = Stats()
+    share.items.append(0)  # the first look at a path learns what lives there
+
+    def round_trips(statement: Any) -> int:
+        before = client.requests
+        statement()
+        return client.requests - before
+
+    def increment() -> None:
+        share.counter += 1
+
+    def increment_item() -> None:
+        share.d["k"] += 1
+
+    def append() -> None:
+        share.items.append(1)
+
+    def read() -> None:
+        share.counter
+
+    assert round_trips(increment) == 1
+    assert round_trips(increment_item) == 2  # get share.d, then one AUGMENT
+    assert round_trips(append) == 1
+    assert round_trips(read) == 1
+    assert (share.counter, share.d["k"], share.items) == (1, 1, [0, 1])

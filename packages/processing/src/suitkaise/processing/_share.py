@@ -21,7 +21,6 @@ from types import TracebackType
 from typing import Any
 
 from suitkaise.processing._errors import ShareError
-from suitkaise.processing._int.share_augment import AugTarget, augmenting_attr
 from suitkaise.processing._int.share_client import ShareClient, client_for, forget_client
 from suitkaise.processing._int.share_coordinator import run_coordinator
 from suitkaise.processing._int.share_protocol import (
@@ -33,6 +32,7 @@ from suitkaise.processing._int.share_protocol import (
     STOP,
     UNLOCK,
 )
+from suitkaise.processing._int.share_usage import usage
 
 __all__ = ["Share"]
 
@@ -79,7 +79,7 @@ class Share:
     _sk_finalizer: weakref.finalize[Any, Share] | None
 
     def __init__(self, *, start_method: str | None = None) -> None:
-        ctx = multiprocessing.get_context(start_method)
+        ctx: Any = multiprocessing.get_context(start_method)
         directory = tempfile.mkdtemp(prefix="suitkaise-share-")  # mode 0700: only this user
         address = os.path.join(directory, "sock")
         authkey = secrets.token_bytes(32)
@@ -162,9 +162,7 @@ class Share:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        if augmenting_attr(sys._getframe(1)):
-            return AugTarget(self._sk_client, ((ATTR, name),))  # `share.name op= v`
-        return self._sk_client.get(((ATTR, name),))
+        return self._sk_client.load(((ATTR, name),), usage(sys._getframe(1)))
 
     def __setattr__(self, name: str, value: Any) -> None:
         _check_name(name)

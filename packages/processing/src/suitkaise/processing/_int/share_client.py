@@ -19,8 +19,8 @@ from multiprocessing.connection import Client, Connection
 from typing import Any
 
 from suitkaise.processing._errors import ShareError
+from suitkaise.processing._int import share_usage
 from suitkaise.processing._int.remote_errors import load_exception
-from suitkaise.processing._int.share_augment import PendingAugment
 from suitkaise.processing._int.share_codec import decode, encode
 from suitkaise.processing._int.share_protocol import (
     APPLY,
@@ -36,8 +36,10 @@ from suitkaise.processing._int.share_protocol import (
     describe,
 )
 from suitkaise.processing._int.share_proxy import Proxy, _LocalTimers, as_ref, make_proxy
+from suitkaise.processing._int.share_usage import AugTarget, PendingAugment
 from suitkaise.processing._int.share_values import pending_for, tag, untag
 
+_PATH_INFO_LIMIT = 4096
 _GONE = "the Share's coordinator is not running (it was stopped, or its process died)"
 
 
@@ -56,9 +58,11 @@ class ShareClient:
         self.key = key
         self._local = threading.local()
         self._types: dict[int, TypeInfo] = {}
+        self._path_info: dict[Path, TypeInfo] = {}  # what a GET last found at each path
         self._timers = _LocalTimers()
         self.stopped = False  # set by the owner's stop(): fail fast without connecting
         self.connects = 0  # connections opened by this process (tests check reuse)
+        self.requests = 0  # round trips made by this process (tests check the shortcuts)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (client_for, (self.address, self.authkey, self.key))
@@ -97,6 +101,7 @@ class ShareClient:
         except Exception as exc:
             raise _name_failure(exc, request) from exc
         conn = self._connection()
+        self.requests += 1
         try:
             conn.send_bytes(data)
             reply_data = conn.recv_bytes()
@@ -129,10 +134,26 @@ class ShareClient:
         """Return ``func(obj_at_path, *args)`` computed by the coordinator."""
         return self.value((APPLY, path, func, tuple(self.arg(a) for a in args)))
 
+    def load(self, path: Path, usage: int) -> Any:
+        """Read ``path`` for a caller that uses it as ``usage`` says (see ``share_usage``)."""
+        if usage == share_usage.AUGMENT:
+            return AugTarget(self, path)  # `x.name op= v`: the store sends one AUGMENT
+        if usage == share_usage.METHOD:
+            return Proxy(self, path, None)  # `x.name(...)`: the call is one CALL
+        if usage == share_usage.RECEIVER:
+            try:
+                info = self._path_info.get(path)
+            except TypeError:  # an unhashable key in the path (a slice before 3.12)
+                info = None
+            if info is not None:
+                return make_proxy(self, path, info)  # `x.name.method(...)`: no GET needed
+        return self.get(path)
+
     def get(self, path: Path) -> Any:
         """Read the object at ``path``: a scalar by value (tagged), anything else as a proxy."""
         reply = self.request((GET, path))
         if reply[0] == VALUE:
+            self._remember(path, None)
             return tag(reply[1], self, path)
         assert reply[0] == REF
         type_id, info = reply[1], reply[2]
@@ -140,7 +161,19 @@ class ShareClient:
             info = self._types[type_id]
         else:
             self._types[type_id] = info
+        self._remember(path, info)
         return make_proxy(self, path, info)
+
+    def _remember(self, path: Path, info: TypeInfo | None) -> None:
+        try:
+            if info is None:
+                self._path_info.pop(path, None)
+                return
+            if len(self._path_info) >= _PATH_INFO_LIMIT:
+                self._path_info.clear()
+            self._path_info[path] = info
+        except TypeError:  # an unhashable key in the path: nothing to remember
+            pass
 
     def assign(self, path: Path, value: Any) -> None:
         """Store ``value`` at ``path`` (the end of ``share.x = v`` and ``share.x += v``)."""

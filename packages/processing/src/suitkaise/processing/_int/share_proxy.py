@@ -19,7 +19,6 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from suitkaise.processing._int.share_augment import AugTarget, augmenting_attr, augmenting_item
 from suitkaise.processing._int.share_protocol import (
     ATTR,
     AUGMENT,
@@ -31,6 +30,7 @@ from suitkaise.processing._int.share_protocol import (
     Ref,
     TypeInfo,
 )
+from suitkaise.processing._int.share_usage import usage
 
 if TYPE_CHECKING:
     from suitkaise.processing._int.share_client import ShareClient
@@ -55,12 +55,10 @@ class Proxy:
         if name.startswith("_sk_"):
             raise AttributeError(name)
         path = (*self._sk_path, (ATTR, name))
-        if augmenting_attr(sys._getframe(1)):
-            return AugTarget(self._sk_client, path)  # `proxy.name op= v`
         info = self._sk_info
         if info is not None and name in info.methods:
             return Proxy(self._sk_client, path, None)  # a method: calling it is one request
-        return self._sk_client.get(path)
+        return self._sk_client.load(path, usage(sys._getframe(1)))
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_sk_"):
@@ -71,10 +69,7 @@ class Proxy:
         self._sk_client.request((DELETE, (*self._sk_path, (ATTR, name))))
 
     def __getitem__(self, key: Any) -> Any:
-        path = (*self._sk_path, (ITEM, key))
-        if augmenting_item(sys._getframe(1)):
-            return AugTarget(self._sk_client, path)  # `proxy[key] op= v`
-        return self._sk_client.get(path)
+        return self._sk_client.load((*self._sk_path, (ITEM, key)), usage(sys._getframe(1)))
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._sk_client.assign((*self._sk_path, (ITEM, key)), value)
