@@ -158,6 +158,30 @@ class ErrorAsValue(Skprocess):
         return f"handled: {type(self.error).__name__}"
 
 
+def bump_shared(share: Any, n: int) -> int:
+    share.counter += n
+    return n
+
+
+class SlowSection(Skprocess):
+    """Its run section times out on the first attempt only (lives=2)."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+        self.process_config.runs = 1
+        self.process_config.lives = 2
+        self.process_config.timeouts.run = 0.3
+
+    def __run__(self) -> None:
+        path = Path(self.marker)
+        if not path.exists():
+            path.write_text("slow")
+            time.sleep(30)
+
+    def __result__(self) -> str:
+        return "in time"
+
+
 def counting(limit: int | None, counter: list[int]) -> Iterator[int]:
     for i in itertools.count():
         if limit is not None and i >= limit:
@@ -245,6 +269,32 @@ def test_workers_are_persistent_and_reused(start_method: str) -> None:
         assert set(pool.map(pid_of, range(20))) <= pids
         assert set(pool.pids) == pids
     assert pool.pids == []
+
+
+def test_concurrent_calls_share_the_workers(start_method: str) -> None:
+    with Pool(2, start_method=start_method) as pool:
+        first = pool.map.background()(sleepy_square, range(30))
+        second = pool.unordered_map.background()(square, range(50))
+        a = pool.imap(square, range(20))
+        b = pool.imap(square, range(100, 120))
+        interleaved = [(next(a), next(b)) for _ in range(20)]
+        assert interleaved == [(x * x, (100 + x) ** 2) for x in range(20)]
+        assert first.result(WAIT) == [x * x for x in range(30)]
+        assert sorted(second.result(WAIT)) == [x * x for x in range(50)]
+
+
+def test_garbage_collected_pool_releases_its_workers(start_method: str) -> None:
+    import gc
+
+    import psutil
+
+    pool = Pool(2, start_method=start_method)
+    pool.map(square, range(4))
+    procs = [psutil.Process(pid) for pid in pool.pids]
+    del pool
+    gc.collect()
+    _, alive = psutil.wait_procs(procs, timeout=WAIT)
+    assert not alive
 
 
 def test_star_unpacks_tuples_with_every_method(start_method: str) -> None:
@@ -514,6 +564,27 @@ def test_skprocess_classes_as_items(start_method: str, tmp_path: Path) -> None:
         with pytest.raises(RunError) as info:
             pool.map(AlwaysFails, [0, 1])
         assert isinstance(info.value.original_error, KeyError) or "no " in str(info.value)
+
+
+def test_skprocess_section_timeout_and_lives_inside_a_worker(
+    start_method: str, tmp_path: Path
+) -> None:
+    with Pool(2, start_method=start_method) as pool:
+        started = time.monotonic()
+        assert pool.map(SlowSection, [str(tmp_path / "m")]) == ["in time"]
+        assert time.monotonic() - started < WAIT
+
+
+# --------------------------------------------------------------------------- Share in items
+
+
+def test_share_travels_inside_items(start_method: str) -> None:
+    from suitkaise.processing import Share
+
+    with Share() as share, Pool(2, start_method=start_method) as pool:
+        share.counter = 0
+        assert pool.star().map(bump_shared, [(share, i) for i in range(10)]) == list(range(10))
+        assert share.counter == 45
 
 
 # --------------------------------------------------------------------------- __main__ scripts
