@@ -79,14 +79,17 @@ def _queue_echo(inbox: Any, outbox: Any) -> None:
 # --------------------------------------------------------------------------- measurements
 
 
-def _median_seconds(func: Callable[[], Any], repeat: int) -> float:
-    func()  # warm-up (forkserver start, imports)
-    times = []
+def _interleaved_medians(funcs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Median time of each function, alternating them so that load changes hit all alike."""
+    for func in funcs.values():
+        func()  # warm-up (forkserver start, imports, page cache)
+    times: dict[str, list[float]] = {name: [] for name in funcs}
     for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, func in funcs.items():
+            start = time.perf_counter()
+            func()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def latency(method: str, repeat: int) -> dict[str, float]:
@@ -106,10 +109,9 @@ def latency(method: str, repeat: int) -> dict[str, float]:
         p.process_config.start_method = method
         assert p.run() == 42
 
-    return {
-        "multiprocessing.Process + Queue": _median_seconds(raw, repeat),
-        "Skprocess.run()": _median_seconds(sk, repeat),
-    }
+    return _interleaved_medians(
+        {"multiprocessing.Process + Queue": raw, "Skprocess.run()": sk}, repeat
+    )
 
 
 def engine_overhead(runs: int) -> dict[str, float]:

@@ -28,6 +28,7 @@ from suitkaise.processing import (
     ProcessError,
     ProcessTimeoutError,
     RemoteTraceback,
+    ResultError,
     ResultTimeoutError,
     RunError,
     Skprocess,
@@ -313,6 +314,22 @@ class BreaksInChild(Skprocess):
 
     def __run__(self) -> None:
         pass
+
+
+class Uncarriable:
+    def __reduce__(self) -> Any:
+        raise TypeError("this object refuses to be serialized")
+
+
+class ResultCannotTravel(Skprocess):
+    def __init__(self) -> None:
+        self.process_config.runs = 1
+
+    def __run__(self) -> None:
+        pass
+
+    def __result__(self) -> Any:
+        return Uncarriable()
 
 
 class FileProcessor(Skprocess):
@@ -638,6 +655,14 @@ def test_object_that_cannot_be_rebuilt_in_the_child(start_method: str) -> None:
     p = configured(BreaksInChild(), start_method)
     with pytest.raises(ProcessError, match="could not rebuild"):
         p.run.timeout(WAIT)()
+
+
+def test_result_that_cannot_travel_is_a_result_error(start_method: str) -> None:
+    p = configured(ResultCannotTravel(), start_method)
+    with pytest.raises(ResultError, match="could not be sent") as info:
+        p.run.timeout(WAIT)()
+    assert "refuses" in str(info.value)
+    assert p.status == "failed"
 
 
 def test_garbage_collected_process_is_cleaned_up(start_method: str) -> None:

@@ -426,10 +426,6 @@ class Skprocess:
             return state.supervisor.block.current_run
         return state.current_run
 
-    @current_run.setter
-    def current_run(self, value: int) -> None:
-        self._sk.current_run = value
-
     @property
     def error(self) -> BaseException | None:
         """The error that used up the last life (set before ``__error__`` runs), else None."""
@@ -471,11 +467,9 @@ class Skprocess:
         """Copy the child's final state onto this object once the run is over."""
         state = self._sk
         supervisor = state.supervisor
-        if supervisor is None or (state.outcome is not None and state.status == "killed"):
-            return
+        if supervisor is None or state.outcome is not None or supervisor.final is None:
+            return  # not started, already collected (or killed), or not over yet
         final = supervisor.final
-        if final is None or state.outcome is not None:
-            return
         state.outcome = (final.failed, final.value)
         state.error = final.error
         state.current_run = final.current_run
