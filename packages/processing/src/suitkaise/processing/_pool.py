@@ -238,6 +238,7 @@ class Pool:
             fn_bytes=fn_bytes,
             star=star,
             source=source,
+            sequence=iterable if isinstance(iterable, (list, tuple, range)) else None,
             total=total,
             workers=self._workers,
             progress=bar,
@@ -433,7 +434,11 @@ class ResultIterator(Iterator[Any]):
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
                         break
-                    job.cond.wait(left)
+                    job.waiting = True
+                    try:
+                        job.cond.wait(left)
+                    finally:
+                        job.waiting = False
         except StopIteration:
             raise
         except BaseException:

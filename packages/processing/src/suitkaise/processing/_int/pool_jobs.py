@@ -28,11 +28,12 @@ import itertools
 import math
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 MIN_BATCH_SECONDS = 0.002
 MAX_BATCH_SECONDS = 0.25
+MAX_QUEUED_SECONDS = 0.5
 GROWTH = 16
 MAX_BATCH = 8192
 MAX_BATCH_BYTES = 8 * 1024 * 1024
@@ -45,7 +46,9 @@ class Batch:
 
     __slots__ = ("id", "indices", "items", "job")
 
-    def __init__(self, batch_id: int, job: Job, indices: range | list[int], items: list[Any]):
+    def __init__(
+        self, batch_id: int, job: Job, indices: range | list[int], items: Sequence[Any]
+    ) -> None:
         self.id = batch_id
         self.job = job
         self.indices = indices
@@ -63,6 +66,7 @@ class Job:
         fn_bytes: bytes,
         star: bool,
         source: Iterator[Any],
+        sequence: list[Any] | tuple[Any, ...] | range | None = None,
         total: int | None,
         workers: int,
         progress: Any = None,
@@ -81,6 +85,7 @@ class Job:
 
         # input side (scheduler thread only)
         self._source = source
+        self._sequence = sequence
         self.pulled = 0
         self.exhausted = False
         self.redo: deque[tuple[int, Any]] = deque()
@@ -98,6 +103,7 @@ class Job:
         self.error_index: int | None = None
         self.finished = False  # no further result will be added
         self.blocked = False  # the scheduler is waiting for the caller to consume results
+        self.waiting = False  # a streaming caller is waiting on cond for the next result
 
     # -- input (scheduler thread) -------------------------------------------------------------
 
@@ -120,6 +126,13 @@ class Job:
                     return False
         return True
 
+    def queueable(self) -> bool:
+        """Whether a batch may wait behind another on a busy worker: only short ones, so
+        that queueing saves round trips without leaving a worker idle at the end."""
+        if self._seconds_per_item is None:
+            return False
+        return self._seconds_per_item * self.next_size() <= MAX_QUEUED_SECONDS
+
     def next_size(self) -> int:
         if self._seconds_per_item is None:
             return 1
@@ -135,31 +148,38 @@ class Job:
             size = min(size, left)
         return max(1, size)
 
-    def take(self) -> tuple[range | list[int], list[Any]]:
+    def take(self) -> tuple[range | list[int], Sequence[Any]]:
         """Pull the next batch of items (redone items first). May fail the job."""
         size = self.next_size()
         if self.redo:
             taken = [self.redo.popleft() for _ in range(min(size, len(self.redo)))]
             return [i for i, _ in taken], [item for _, item in taken]
         start = self.pulled
-        items: list[Any] = []
-        append = items.append
+        if self._sequence is not None:
+            # list/tuple slices are C-speed copies; a range slice is a range (sent in O(1))
+            items = self._sequence[start : start + size]
+            self.pulled += len(items)
+            if self.pulled >= len(self._sequence):
+                self.exhausted = True
+            return range(start, self.pulled), items
+        pulled: list[Any] = []
+        append = pulled.append
         try:
             for item in itertools.islice(self._source, size):
                 append(item)
         except BaseException as exc:
             # The caller's own iterable raised: it is the error of the item it failed to produce.
-            index = start + len(items)
+            index = start + len(pulled)
             exc.add_note(f"raised by the input iterable while producing item {index}")
             self.exhausted = True
-            self.pulled += len(items)
+            self.pulled += len(pulled)
             self.fail(index, exc, remote=False)
-            return range(start, self.pulled), items
-        self.pulled += len(items)
-        if len(items) < size:
+            return range(start, self.pulled), pulled
+        self.pulled += len(pulled)
+        if len(pulled) < size:
             self.exhausted = True
             self._source = iter(())
-        return range(start, self.pulled), items
+        return range(start, self.pulled), pulled
 
     def record_timing(self, items: int, seconds: float, nbytes: int) -> None:
         if items <= 0:
@@ -193,7 +213,8 @@ class Job:
                         self.buffer[index] = value
             else:
                 self.queue.extend(values)
-            self.cond.notify_all()
+            if self.waiting:  # waking a thread costs a GIL hand-off: only when one waits
+                self.cond.notify_all()
         if self.progress is not None:
             self.progress.update(len(values))
 
@@ -214,7 +235,8 @@ class Job:
                 pass
             self.error = exc
             self.error_index = index
-            self.cond.notify_all()
+            if self.waiting:
+                self.cond.notify_all()
 
     def imap_settled(self) -> bool:
         """For ``imap`` after an error: no result before the failing item is still to come."""

@@ -10,11 +10,15 @@ Data flow (one scheduler thread per pool, one duplex pipe per worker)::
             job.add_results ◄── reply ◄── worker     │  + wake pipe
             job.cond.notify ──► caller thread        │
 
-The scheduler is the only thread that touches workers and pipes. A batch is sent only to a
-worker that has answered its previous one, so a send never waits on a worker that is itself
-waiting to send (no pipe deadlock), and a reply or a death is always attributed to exactly one
-batch. A dead worker's item raises ``ProcessCrashError`` (its position in the batch is read
-from a shared slot the worker updates before each item) and the worker is replaced. A timeout
+The scheduler is the only thread that touches workers and pipes. Each worker has at most two
+batches assigned: the one it runs and the next one, queued so that it never waits for a round
+trip. A batch is written to an idle worker at once; the queued one is written only if it fits
+in the socket buffer (``PIPELINE_BYTES``), otherwise it is kept encoded and written the moment
+the worker becomes idle, so a send never blocks on a worker that is itself blocked sending
+(no pipe deadlock). Replies come back in order, so a reply or a death is always attributed to
+one batch. A dead worker's item raises ``ProcessCrashError`` (the batch it was running and its
+position are read from shared slots the worker updates), its queued batch is given to another
+worker, and the worker is replaced. A timeout
 kills the workers running the job's batches and replaces them; an error or an abandoned
 iterator cancels them cooperatively (the worker stops between items).
 
@@ -26,20 +30,36 @@ from __future__ import annotations
 
 import itertools
 import signal
+import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from suitkaise.processing._errors import ProcessCrashError, ProcessError
 from suitkaise.processing._int.pool_jobs import Batch, Job
-from suitkaise.processing._int.pool_worker import HELLO, PARENT_CONNECTIONS, STOP, worker_main
+from suitkaise.processing._int.pool_worker import (
+    CANCEL_A,
+    CANCEL_B,
+    CTRL_SLOTS,
+    HEADER,
+    HELLO,
+    PARENT_CONNECTIONS,
+    POSITION,
+    RUNNING,
+    STOP,
+    worker_main,
+)
 
 #: Workers that die before ever becoming ready this many times in a row break the pool
 #: (e.g. a spawn child that cannot import the main module) instead of respawning forever.
 MAX_FAILED_STARTS = 3
 STOP_GRACE_SECONDS = 5.0
+#: A queued batch is written at once only below this size: the kernel buffers it without the
+#: worker reading (Unix socket buffers hold ~200 kB). Windows pipes buffer far less: no queueing.
+PIPELINE_BYTES = 0 if sys.platform == "win32" else 48 * 1024
 
 
 class PoolClosedError(ProcessError, RuntimeError):
@@ -56,16 +76,23 @@ def _signal_name(exitcode: int | None) -> str | None:
 
 
 class _Worker:
-    __slots__ = ("batch", "conn", "ctrl", "drops", "known_calls", "proc", "ready")
+    __slots__ = ("batches", "conn", "ctrl", "drops", "known_calls", "proc", "ready", "unsent")
 
     def __init__(self, proc: Any, conn: Connection, ctrl: Any) -> None:
         self.proc = proc
         self.conn = conn
         self.ctrl = ctrl
         self.ready = False
-        self.batch: Batch | None = None
+        self.batches: deque[Batch] = deque()  # sent (or to be sent) in this order, <= 2
+        self.unsent: bytes | None = None  # the encoded last batch, when too big to queue
         self.known_calls: set[int] = set()
         self.drops: list[int] = []
+
+    def cancel_slot(self, batch_id: int) -> None:
+        """Tell the worker to skip ``batch_id`` (a slot not naming a live batch is reused)."""
+        live = {batch.id for batch in self.batches}
+        slot = CANCEL_A if self.ctrl[CANCEL_A] not in live else CANCEL_B
+        self.ctrl[slot] = batch_id
 
 
 class PoolRuntime:
@@ -140,7 +167,7 @@ class PoolRuntime:
     def _start_worker(self) -> _Worker:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         PARENT_CONNECTIONS.add(parent_conn)
-        ctrl = self._ctx.RawArray("q", 2)
+        ctrl = self._ctx.RawArray("q", CTRL_SLOTS)
         proc = self._ctx.Process(
             target=worker_main,
             args=(child_conn, ctrl, self._key),
@@ -202,10 +229,11 @@ class PoolRuntime:
                 ready = wait([self._wake_r, *conns, *sentinels])
                 for obj in ready:
                     if obj is self._wake_r:
+                        assert isinstance(obj, Connection)
                         with self._lock:
                             self._wake_pending = False
-                            while self._wake_r.poll():
-                                self._wake_r.recv_bytes()
+                            while obj.poll():
+                                obj.recv_bytes()
                     elif obj in conns:
                         worker = conns[obj]
                         if worker in self._workers and not self._read_reply(worker):
@@ -240,28 +268,30 @@ class PoolRuntime:
                 self._shutdown(kill=bool(arg))
 
     def _dispatch(self) -> None:
-        turn = 0
-        for worker in self._workers:
-            if not worker.ready or worker.batch is not None:
-                continue
-            while self._jobs:
-                job = self._pick(turn)
-                turn += 1
-                if job is None:
-                    return
-                if self._send(worker, job):
-                    break
+        # Idle workers first, then a queued second batch for the busy ones.
+        for depth in (0, 1):
+            turn = 0
+            for worker in self._workers:
+                if not worker.ready or len(worker.batches) != depth or worker.unsent is not None:
+                    continue
+                while self._jobs:
+                    job = self._pick(turn, queued=depth == 1)
+                    turn += 1
+                    if job is None:
+                        return
+                    if self._assign(worker, job):
+                        break
 
-    def _pick(self, turn: int) -> Job | None:
+    def _pick(self, turn: int, *, queued: bool) -> Job | None:
         jobs = self._jobs
         for offset in range(len(jobs)):
             job = jobs[(turn + offset) % len(jobs)]
-            if job.wants_dispatch():
+            if (not queued or job.queueable()) and job.wants_dispatch():
                 return job
         return None
 
-    def _send(self, worker: _Worker, job: Job) -> bool:
-        """Send ``job``'s next batch to the idle ``worker``; False if nothing was sent."""
+    def _assign(self, worker: _Worker, job: Job) -> bool:
+        """Give ``job``'s next batch to ``worker``; False if nothing was assigned."""
         indices, items = job.take()
         if not items:
             self._check_finished(job)
@@ -272,7 +302,7 @@ class PoolRuntime:
         if message is None:  # an item cannot be serialized: find it and fail the job there
             position = self._unsendable(job, indices, items)
             indices, items = indices[:position], items[:position]
-            if not items or not job.ordered or job.mode == "map":
+            if not items or job.mode != "imap":
                 for index, item in zip(indices, items):
                     job.redo.append((index, item))
                 self._check_finished(job)
@@ -280,33 +310,39 @@ class PoolRuntime:
             message = self._encode(batch_id, job, fn_bytes, worker.drops, items)
             assert message is not None
         batch = Batch(batch_id, job, indices, items)
-        worker.ctrl[0] = 0
-        worker.batch = batch
         job.outstanding[batch_id] = batch
-        try:
-            worker.conn.send_bytes(message)
-        except OSError:  # it died while idle: its sentinel will fire; give the items back
-            worker.batch = None
-            del job.outstanding[batch_id]
-            job.redo.extendleft(reversed(list(zip(indices, items))))
-            return True
+        worker.batches.append(batch)
         worker.drops = []
         worker.known_calls.add(job.call_id)
+        if len(worker.batches) == 1 or len(message) <= PIPELINE_BYTES:
+            self._write(worker, message)
+        else:
+            worker.unsent = message
         return True
 
+    def _write(self, worker: _Worker, message: bytes) -> None:
+        try:
+            worker.conn.send_bytes(message)
+        except OSError:  # it died: its sentinel fires next and its batches are handed back
+            pass
+
     def _encode(
-        self, batch_id: int, job: Job, fn_bytes: bytes | None, drops: list[int], items: list[Any]
+        self,
+        batch_id: int,
+        job: Job,
+        fn_bytes: bytes | None,
+        drops: list[int],
+        items: Sequence[Any],
     ) -> bytes | None:
         try:
-            return bytes(
-                self._cerial.serialize(
-                    (batch_id, job.call_id, fn_bytes, job.star, drops, items), key=self._key
-                )
+            payload = self._cerial.serialize(
+                (batch_id, job.call_id, fn_bytes, job.star, drops, items), key=self._key
             )
         except Exception:
             return None
+        return batch_id.to_bytes(HEADER, "little") + payload
 
-    def _unsendable(self, job: Job, indices: range | list[int], items: list[Any]) -> int:
+    def _unsendable(self, job: Job, indices: range | list[int], items: Sequence[Any]) -> int:
         for position, item in enumerate(items):
             try:
                 self._cerial.serialize(item, key=self._key)
@@ -330,10 +366,12 @@ class PoolRuntime:
                 worker.ready = True
                 self._failed_starts = 0
             return True
-        batch = worker.batch
-        worker.batch = None
-        if batch is None:  # pragma: no cover - a reply nobody asked for
+        if not worker.batches:  # pragma: no cover - a reply nobody asked for
             return True
+        batch = worker.batches.popleft()
+        if worker.unsent is not None:  # the worker is free now: its next batch goes out
+            message, worker.unsent = worker.unsent, None
+            self._write(worker, message)
         job = batch.job
         if job.outstanding.pop(batch.id, None) is None:
             return True  # the job was cancelled or finished meanwhile
@@ -351,9 +389,9 @@ class PoolRuntime:
         return True
 
     def _on_death(self, worker: _Worker) -> None:
-        # A reply written just before dying is still in the pipe: take it first.
+        # Replies written just before dying are still in the pipe: take them first.
         try:
-            while worker.batch is not None and worker.conn.poll():
+            while worker.batches and worker.conn.poll():
                 if not self._read_reply(worker):
                     break
         except (EOFError, OSError):
@@ -362,11 +400,16 @@ class PoolRuntime:
             return
         worker.proc.join(1.0)
         exitcode = worker.proc.exitcode
-        batch = worker.batch
-        worker.batch = None
-        if batch is not None and batch.job.outstanding.pop(batch.id, None) is not None:
+        batches, worker.batches, worker.unsent = list(worker.batches), deque(), None
+        running_id = int(worker.ctrl[RUNNING])
+        for batch in reversed(batches):
             job = batch.job
-            position = min(max(int(worker.ctrl[0]), 0), len(batch.items) - 1)
+            if job.outstanding.pop(batch.id, None) is None:
+                continue  # cancelled or finished meanwhile
+            if batch.id != running_id:  # never started: another worker will run it
+                job.redo.extendleft(reversed(list(zip(batch.indices, batch.items))))
+                continue
+            position = min(max(int(worker.ctrl[POSITION]), 0), len(batch.items) - 1)
             index = batch.indices[position]
             name = _signal_name(exitcode)
             how = f"killed by {name}" if name else f"exit code {exitcode}"
@@ -380,7 +423,8 @@ class PoolRuntime:
                     reversed(list(zip(batch.indices[:position], batch.items[:position])))
                 )
             job.fail(index, crash)
-            self._check_finished(job)
+        for batch in batches:
+            self._check_finished(batch.job)
         self._replace(worker, kill=False)
 
     def _check_finished(self, job: Job) -> None:
@@ -412,12 +456,22 @@ class PoolRuntime:
     def _cancel_batch(self, batch: Batch, *, kill: bool) -> None:
         batch.job.outstanding.pop(batch.id, None)
         for worker in list(self._workers):
-            if worker.batch is batch:
-                if kill:
-                    worker.batch = None
-                    self._replace(worker, kill=True)
-                else:
-                    worker.ctrl[1] = batch.id  # the worker stops before its next item
+            if batch not in worker.batches:
+                continue
+            running = worker.batches[0] is batch
+            if kill and running:
+                # Its queued batch (another call's, or this one's) is handed back first.
+                for other in list(worker.batches)[1:]:
+                    if other.job.outstanding.pop(other.id, None) is not None:
+                        other.job.redo.extendleft(reversed(list(zip(other.indices, other.items))))
+                worker.batches.clear()
+                worker.unsent = None
+                self._replace(worker, kill=True)
+            elif not running and worker.unsent is not None and worker.batches[-1] is batch:
+                worker.batches.pop()  # never written: simply forget it
+                worker.unsent = None
+            else:
+                worker.cancel_slot(batch.id)  # the worker skips it before its next item
 
     def _break(self, error: BaseException) -> None:
         self.broken = error
@@ -447,8 +501,8 @@ class PoolRuntime:
                 if worker.proc.is_alive():
                     worker.proc.kill()
                 continue
-            if worker.batch is not None:
-                worker.ctrl[1] = worker.batch.id
+            for batch in list(worker.batches)[:2]:
+                worker.cancel_slot(batch.id)
             try:
                 worker.conn.send_bytes(STOP)
             except OSError:
@@ -464,7 +518,7 @@ class PoolRuntime:
             for obj in wait([*conns, *alive], left):
                 if obj in conns:
                     try:
-                        obj.recv_bytes()  # type: ignore[union-attr]
+                        conns[obj].conn.recv_bytes()
                     except (EOFError, OSError):
                         pass
                 elif obj in alive:

@@ -1,12 +1,17 @@
 """The loop a ``Pool`` worker process runs.
 
-A worker owns one end of a duplex pipe to its pool's scheduler thread and a two-slot shared
+A worker owns one end of a duplex pipe to its pool's scheduler thread and a four-slot shared
 array ``ctrl``::
 
-    scheduler ──(batch: id, call id, [function], items)──► worker
-    scheduler ◄──(reply: id, results, error, seconds)────── worker
-    ctrl[0] = position in the batch of the item now running   (read by the parent after a crash)
-    ctrl[1] = id of a batch the parent has cancelled          (checked by the worker between items)
+    scheduler ──(8-byte batch id + cerial(batch id, call id, [function], items))──► worker
+    scheduler ◄──(cerial(batch id, results, error, seconds, cancelled))───────────── worker
+    ctrl[POSITION] = position in the batch of the item now running
+    ctrl[RUNNING]  = id of the batch now running            (both read by the parent after a crash)
+    ctrl[CANCEL_A], ctrl[CANCEL_B] = ids of batches the parent has cancelled
+                                     (checked by the worker before each item)
+
+The parent may queue a second (small) batch while the first runs, so the worker never waits
+for a round trip; batches are answered in the order they were sent.
 
 Guarantees: a batch is answered exactly once unless the worker dies; the first item that
 raises ends the batch and its error travels back with its position; the function of a call is
@@ -25,6 +30,11 @@ from typing import Any
 #: Connections the pool keeps in the parent. A worker started by ``fork`` inherits copies of
 #: them; it closes them at once so that a sibling's pipe reaches EOF when the parent lets go.
 PARENT_CONNECTIONS: set[Connection] = set()
+
+POSITION, RUNNING, CANCEL_A, CANCEL_B = range(4)
+CTRL_SLOTS = 4
+CANCEL_STRIDE = 32
+HEADER = 8  # bytes of the batch id prefix, readable before the payload is deserialized
 
 #: Sent instead of a batch to tell a worker to exit.
 STOP = b""
@@ -54,6 +64,17 @@ def _skprocess_runner(fn: Any) -> Any:
     return run_inline if issubclass(fn, Skprocess) else None
 
 
+def _item_caller(fn: Any, runner: Any, star: bool) -> Any:
+    """One callable per call, so that the per-item loop has no branches."""
+    if runner is not None:
+        if star:
+            return lambda item: runner(fn(*item))
+        return lambda item: runner(fn(item))
+    if star:
+        return lambda item: fn(*item)
+    return fn
+
+
 def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
     """Serve batches from ``conn`` until told to stop (runs in the worker process)."""
     from multiprocessing import parent_process
@@ -65,6 +86,7 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
     parent = parent_process()
     watch: list[Any] = [conn] if parent is None else [conn, parent.sentinel]
     functions: dict[int, tuple[Any, Any]] = {}
+    slots = memoryview(ctrl).cast("B").cast("q")  # faster than indexing the ctypes array
     conn.send_bytes(HELLO)
     while True:
         try:
@@ -76,14 +98,21 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
         if data == STOP:
             return
         started = time.perf_counter()
-        batch_id, call_id, fn_bytes, star, drops, items = cerial.deserialize(data, key=key)
-        for dropped in drops:
-            functions.pop(dropped, None)
+        batch_id = int.from_bytes(data[:HEADER], "little")
+        slots[POSITION] = 0
+        slots[RUNNING] = batch_id  # from here on a crash is blamed on this batch
         results: list[Any] = []
         error: tuple[int, dict[str, Any]] | None = None
         cancelled = False
-        ctrl[0] = 0
         try:
+            sent_id, call_id, fn_bytes, star, drops, items = cerial.deserialize(
+                memoryview(data)[HEADER:], key=key
+            )
+            del data
+            if sent_id != batch_id:
+                raise RuntimeError("Pool worker: batch header does not match its payload")
+            for dropped in drops:
+                functions.pop(dropped, None)
             if call_id not in functions:
                 fn = cerial.deserialize(fn_bytes, key=key)
                 functions[call_id] = (fn, _skprocess_runner(fn))
@@ -91,20 +120,21 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
         except BaseException as exc:
             error = (0, dump_exception(exc))
         else:
-            for position, item in enumerate(items):
-                if ctrl[1] == batch_id:
-                    cancelled = True
-                    break
-                ctrl[0] = position
-                try:
-                    if runner is not None:
-                        value = runner(fn(*item) if star else fn(item))
-                    else:
-                        value = fn(*item) if star else fn(item)
-                except BaseException as exc:
-                    error = (position, dump_exception(exc))
-                    break
-                results.append(value)
+            call = _item_caller(fn, runner, star)
+            # Checking for cancellation costs ~100 ns: do it before every item of a short
+            # batch, every CANCEL_STRIDE items of a long one (whose items are cheap).
+            stride = 1 if len(items) <= CANCEL_STRIDE else CANCEL_STRIDE
+            position = 0
+            try:
+                for start in range(0, len(items), stride):
+                    if batch_id == slots[CANCEL_A] or batch_id == slots[CANCEL_B]:
+                        cancelled = True
+                        break
+                    for position in range(start, min(start + stride, len(items))):
+                        slots[POSITION] = position
+                        results.append(call(items[position]))
+            except BaseException as exc:
+                error = (position, dump_exception(exc))
         elapsed = time.perf_counter() - started
         conn.send_bytes(_reply(cerial, key, batch_id, results, error, elapsed, cancelled))
 
@@ -130,14 +160,11 @@ def _reply(
             cerial.serialize(value, key=key)
         except Exception as exc:
             exc.add_note(f"the return value of type {type(value).__name__} could not be sent back")
-            record = (position, dump_exception(exc))
+            failed = (position, dump_exception(exc))
             return bytes(
-                cerial.serialize((batch_id, results[:position], record, elapsed, False), key=key)
+                cerial.serialize((batch_id, results[:position], failed, elapsed, False), key=key)
             )
     # Only the error record itself could not travel: send it without its payload.
     assert error is not None
-    position, record = error
-    record = {**record, "payload": None}
-    return bytes(
-        cerial.serialize((batch_id, results, (position, record), elapsed, cancelled), key=key)
-    )
+    bare = (error[0], {**error[1], "payload": None})
+    return bytes(cerial.serialize((batch_id, results, bare, elapsed, cancelled), key=key))
