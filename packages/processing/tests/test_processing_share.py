@@ -422,3 +422,12 @@ def test_common_statements_cost_one_round_trip(share: Share) -> None:
     assert round_trips(append) == 1
     assert round_trips(read) == 1
     assert (share.counter, share.d["k"], share.items) == (1, 1, [0, 1])
+
+
+def test_proxy_stored_inside_a_value_fails_clearly_not_deadlocks(share: Share) -> None:
+    share.a = [1]
+    share.pair = [share.a]  # a proxy inside a list: the coordinator cannot use it
+    with pytest.raises(ShareError, match="inside its own coordinator"):
+        repr(share)
+    del share.pair
+    assert repr(share) == "Share(a=[1])"

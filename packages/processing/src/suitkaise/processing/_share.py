@@ -20,7 +20,7 @@ from multiprocessing.connection import wait
 from types import TracebackType
 from typing import Any
 
-from suitkaise.processing._errors import ShareError
+from suitkaise.processing._errors import RemoteTraceback, ShareError
 from suitkaise.processing._int.share_client import ShareClient, client_for, forget_client
 from suitkaise.processing._int.share_coordinator import run_coordinator
 from suitkaise.processing._int.share_protocol import (
@@ -230,7 +230,9 @@ class Share:
     def __repr__(self) -> str:
         try:
             reprs: dict[str, str] = self._sk_client.value((REPR,))
-        except ShareError:
+        except ShareError as exc:
+            if isinstance(exc.__cause__, RemoteTraceback):
+                raise  # raised by the coordinator while making a repr: a real error
             return "<Share (stopped)>"
         return "Share(" + ", ".join(f"{k}={v}" for k, v in reprs.items()) + ")"
 

@@ -96,6 +96,13 @@ class ShareClient:
 
     def request(self, request: tuple[Any, ...]) -> tuple[Any, ...]:
         """Send one request, wait for its reply; raise what the operation raised."""
+        if self.address in inside_coordinator:
+            # A proxy stored inside a shared value, used by the coordinator itself (e.g. to
+            # repr a list holding it): asking ourselves would wait for our own lock forever.
+            raise ShareError(
+                f"a Share proxy was used inside its own coordinator ({describe(request[1]) if len(request) > 1 and isinstance(request[1], tuple) else 'share'}); "
+                "store values in a Share, not proxies of it"
+            )
         try:
             data = encode(request, self.key)
         except Exception as exc:
@@ -221,6 +228,9 @@ def _name_failure(exc: Exception, request: tuple[Any, ...]) -> Exception:
         hint=exc.hint,
     )
 
+
+# Addresses of the Shares whose coordinator is this process (set by run_coordinator).
+inside_coordinator: set[str] = set()
 
 _clients: dict[str, ShareClient] = {}
 _clients_lock = threading.Lock()

@@ -352,6 +352,9 @@ def run_coordinator(address: str, authkey: bytes, key: bytes, ready: Connection)
         ready: Write end of a pipe; receives ``None`` once clients can connect, or the text of
             the error that prevented it.
     """
+    from suitkaise.processing._int.share_client import inside_coordinator
+
+    inside_coordinator.add(address)
     try:
         coordinator = Coordinator(key)
         listener = Listener(address, family="AF_UNIX", authkey=authkey)
