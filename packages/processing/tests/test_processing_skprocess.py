@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import faulthandler
+import gc
 import os
 import signal
 import subprocess
@@ -35,6 +37,39 @@ from suitkaise.processing import (
 )
 
 WAIT = 30.0  # upper bound for any wait on a healthy process (a loaded 2-core machine is slow)
+
+
+def _open_fds() -> set[tuple[int, str]]:
+    found = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            found.add((int(name), os.readlink(f"/proc/self/fd/{name}")))
+        except OSError:  # closed meanwhile (the listing's own fd)
+            pass
+    return found
+
+
+@pytest.fixture(scope="module")
+def _multiprocessing_warmed_up() -> None:
+    # The forkserver, the resource tracker and multiprocessing's shared heap open file
+    # descriptors once per interpreter; start them before any test counts descriptors.
+    for method in ("fork", "forkserver", "spawn"):
+        configured(Trivial(), method).run.timeout(WAIT)()
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_fds(_multiprocessing_warmed_up: None) -> Any:
+    """Every pipe a test's processes used is closed once they are over (or collected)."""
+    before = _open_fds()
+    yield
+    deadline = time.monotonic() + 5.0
+    while True:
+        gc.collect()
+        leaked = _open_fds() - before
+        if not leaked or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)  # bounded poll: a just-killed process's pipes close on collection
+    assert not leaked, f"test left file descriptors open: {sorted(leaked)}"
 
 
 def configured(process: Skprocess, start_method: str) -> Skprocess:
@@ -144,6 +179,7 @@ class MarkerFailer(Skprocess):
             if self.how == "exit":
                 os._exit(3)
             if self.how == "segfault":
+                faulthandler.disable()  # pytest's handler would print a dump to the log
                 ctypes.string_at(0)
 
     def __result__(self) -> Any:
