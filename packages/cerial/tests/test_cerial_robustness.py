@@ -81,7 +81,8 @@ def test_fuzz_damaged_payloads_only_raise_deserialization_error() -> None:
         if n % 3 == 1:
             data = b"\x80\x05" + data
         elif n % 3 == 2:
-            data = _format.make_prefix() + data
+            # a well-formed marker over a random body: the checksum stops it
+            data = _format.make_prefix(rng.getrandbits(32), len(data)) + data
         _expect_deserialization_error(data)
         count += 1
     # every truncation of every sample
@@ -114,7 +115,7 @@ def test_fuzz_damaged_payloads_only_raise_deserialization_error() -> None:
 
 def _with_valid_crc(stream: bytes) -> bytes:
     """A cerial marker whose checksum matches ``stream`` (bypasses the integrity check)."""
-    return _format.make_prefix(zlib.crc32(stream)) + stream
+    return _format.make_prefix(zlib.crc32(stream), len(stream)) + stream
 
 
 @pytest.mark.parametrize(
@@ -183,3 +184,24 @@ def test_deep_nesting_at_least_as_deep_as_pickle() -> None:
 def test_too_deep_is_a_clear_error() -> None:
     with pytest.raises(cerial.SerializationError, match="nested too deeply"):
         cerial.serialize(_nest(300_000))
+
+
+def test_large_raw_payloads_roundtrip_and_damage_is_caught() -> None:
+    mb2 = 2 * 1024 * 1024
+    obj = [b"a" * mb2, "s" * mb2, bytearray(b"c" * mb2), {"k": b"b" * mb2}, list(range(50))]
+    data = cerial.serialize(obj)
+    assert cerial.deserialize(data) == obj
+    assert pickle.loads(data) == obj
+    _, _, _, regions = _format.parse_prefix(memoryview(data))
+    assert len(regions) == 4  # the four big blocks are left out of the checksum
+    _expect_deserialization_error(data[:-1])
+    _expect_deserialization_error(data[: len(data) // 2])
+    for pos in (len(data) - 3, len(data) - 40, 60, 80):  # structure and marker bytes
+        damaged = bytearray(data)
+        damaged[pos] ^= 0x01
+        _expect_deserialization_error(bytes(damaged))
+    signed = cerial.serialize(obj, key=b"k")
+    assert cerial.deserialize(signed, key=b"k") == obj
+    damaged = bytearray(signed)
+    damaged[len(damaged) // 2] ^= 0x01  # inside a raw block: the HMAC covers it
+    _expect_deserialization_error(bytes(damaged), key=b"k")

@@ -3,18 +3,25 @@
 An unsigned payload is a standard pickle stream (protocol 5)::
 
     PROTO 5
-    suitkaise.cerial._format.check(FORMAT_VERSION, crc32)   # pushed, then POPped
-    <the object, as written by the cerial pickler>
+    suitkaise.cerial._format.check(FORMAT_VERSION, meta)   # pushed, then POPped
+    <the object, as written by the cerial pickler>          # "the body"
     STOP
 
 The marker comes first, so ``pickle.loads`` (wherever cerial is installed) checks the format
 version before anything else is loaded, and a mismatch is a clear ``DeserializationError``.
-``crc32`` covers every byte after the marker; ``cerial.deserialize`` verifies it before
-unpickling, so truncated or corrupted bytes never reach the unpickler (whose memo can be made to
-allocate gigabytes by one flipped byte). ``pickle.loads`` cannot see the stream and ignores it.
 
-A signed payload is ``SIGNED_MAGIC + HMAC-SHA256(key, stream) + stream``; the HMAC is checked
-with ``hmac.compare_digest`` before anything is unpickled.
+``meta`` records the body's length and a CRC-32, which ``cerial.deserialize`` verifies before
+unpickling, so truncated or corrupted bytes never reach the unpickler (whose memo can be made to
+allocate gigabytes by one flipped byte). The CRC covers the whole pickle structure; the content
+of *large raw payloads* (a bytes, str, bytearray or out-of-band buffer of at least
+``RAW_MIN`` bytes, written by the pickler as one block after its length header) is listed as a
+region and left out, so a 50 MB array is not checksummed twice per round trip. Damage there
+cannot reach the unpickler's structure; the regions are checked to sit right after a length
+header that matches them. ``pickle.loads`` ignores ``meta``.
+
+A signed payload is ``SIGNED_MAGIC + HMAC-SHA256(key, stream) + stream``; the HMAC (checked
+with ``hmac.compare_digest`` before anything is unpickled) covers every byte, so the stream's
+CRC is not computed (``0``).
 
 Code objects are wrapped by :func:`make_code`, which refuses code compiled by another Python
 minor version with a readable error instead of a crash.
@@ -22,6 +29,7 @@ minor version with a readable error instead of a crash.
 
 from __future__ import annotations
 
+import struct
 import sys
 import types
 from typing import Any
@@ -46,28 +54,58 @@ HEAD = (
     + b"K"  # BININT1 <version>
 )
 VERSION_OFFSET = len(HEAD)
-CRC_OFFSET = VERSION_OFFSET + 1 + 2  # version byte, then SHORT_BINBYTES opcode + length
+META_OFFSET = VERSION_OFFSET + 1 + 5  # version byte, then BINBYTES opcode + 4-byte length
 #: TUPLE2, REDUCE, POP
 TAIL = b"\x86R0"
-PREFIX_LEN = CRC_OFFSET + 4 + len(TAIL)
-
-
-def make_prefix(crc: int = 0) -> bytes:
-    """Return the marker that starts every unsigned stream."""
-    return HEAD + bytes([FORMAT_VERSION]) + b"C\x04" + crc.to_bytes(4, "little") + TAIL
-
+_META = struct.Struct("<IQI")  # crc32, body length, number of raw regions
+_REGION = struct.Struct("<QQ")  # offset in the body, length
+#: Raw payloads at least this big are left out of the CRC (see the module docstring).
+RAW_MIN = 1 << 20
 
 SIGNED_MAGIC = b"\x00SKCERIAL-HMAC1"
 MAC_LEN = 32
 SIGNED_HEADER_LEN = len(SIGNED_MAGIC) + MAC_LEN
+_BASE = HEAD + bytes([FORMAT_VERSION]) + b"B"
 
 
-def check(version: int, crc: bytes) -> None:
+def make_prefix(crc: int, length: int, regions: list[tuple[int, int]] | tuple[()] = ()) -> bytes:
+    """Return the marker that starts every stream."""
+    meta = _META.pack(crc, length, len(regions)) + b"".join(_REGION.pack(*r) for r in regions)
+    return _BASE + len(meta).to_bytes(4, "little") + meta + TAIL
+
+
+def parse_prefix(data: memoryview) -> tuple[int, int, int, list[tuple[int, int]]]:
+    """Return (prefix length, crc, body length, raw regions) of a stream, or raise."""
+    n = len(data)
+    base = bytes(data[: META_OFFSET + _META.size])
+    if n < META_OFFSET + _META.size + len(TAIL) or not base.startswith(HEAD):
+        raise DeserializationError(
+            f"not a cerial payload ({n} bytes; too short or missing cerial's marker)"
+        )
+    if base[VERSION_OFFSET] != FORMAT_VERSION:
+        check(base[VERSION_OFFSET], b"")
+    if base[VERSION_OFFSET + 1] != ord("B"):
+        raise DeserializationError("not a cerial payload (damaged marker)")
+    meta_len = int.from_bytes(base[VERSION_OFFSET + 2 : META_OFFSET], "little")
+    crc, length, count = _META.unpack_from(base, META_OFFSET)
+    end = META_OFFSET + meta_len
+    if meta_len != _META.size + count * _REGION.size or end + len(TAIL) > n:
+        raise DeserializationError("payload is corrupted or truncated (damaged marker)")
+    if bytes(data[end : end + len(TAIL)]) != TAIL:
+        raise DeserializationError("payload is corrupted or truncated (damaged marker)")
+    regions = [
+        _REGION.unpack_from(data, META_OFFSET + _META.size + i * _REGION.size) for i in range(count)
+    ]
+    return end + len(TAIL), crc, length, regions
+
+
+def check(version: int, meta: bytes) -> None:
     """Refuse a payload written in another cerial format version (called while loading).
 
     Args:
         version: The format version recorded in the payload.
-        crc: The payload's checksum (verified by ``cerial.deserialize`` before loading).
+        meta: Length and checksum of the payload (verified by ``cerial.deserialize`` before
+            loading; ignored here).
 
     Raises:
         DeserializationError: When ``version`` is not this cerial's format version.

@@ -144,6 +144,46 @@ def _dump_deep(obj: Any) -> _Chunks:
     return out
 
 
+_RAW_HEADERS_4 = frozenset(b"BX")  # BINBYTES, BINUNICODE: 4-byte length
+_RAW_HEADERS_8 = frozenset(b"\x8e\x8d\x96")  # BINBYTES8, BINUNICODE8, BYTEARRAY8: 8 bytes
+
+
+def _follows_header(before: memoryview, size: int) -> bool:
+    """Whether ``before`` ends with a pickle length header announcing ``size`` raw bytes."""
+    n = len(before)
+    if (
+        n >= 9
+        and before[n - 9] in _RAW_HEADERS_8
+        and (int.from_bytes(before[n - 8 :], "little") == size)
+    ):
+        return True
+    return (
+        n >= 5
+        and before[n - 5] in _RAW_HEADERS_4
+        and (int.from_bytes(before[n - 4 :], "little") == size)
+    )
+
+
+def _checksum(out: _Chunks) -> tuple[int, int, list[tuple[int, int]]]:
+    """CRC-32 of the body without its large raw payloads; body length; those payloads."""
+    if len(out) == 1:
+        return zlib.crc32(out[0]), len(out[0]), []
+    crc = 0
+    offset = 0
+    regions: list[tuple[int, int]] = []
+    prev: Any = b""
+    for chunk in out:
+        view = memoryview(chunk).cast("B")
+        size = len(view)
+        if size >= _format.RAW_MIN and _follows_header(memoryview(prev).cast("B")[-9:], size):
+            regions.append((offset, size))
+        else:
+            crc = zlib.crc32(view, crc)
+        offset += size
+        prev = chunk
+    return crc, offset, regions
+
+
 def dumps(obj: Any, key: bytes | None) -> bytes:
     """Serialize ``obj`` (see ``suitkaise.cerial.serialize``)."""
     out = _Chunks()
@@ -156,18 +196,15 @@ def dumps(obj: Any, key: bytes | None) -> bytes:
             from suitkaise.cerial._walk import raise_for
 
             raise_for(obj, exc)
-    if len(out) == 1:
-        crc = zlib.crc32(out[0])
-    else:
-        crc = 0
-        for chunk in out:
-            crc = zlib.crc32(chunk, crc)
-    prefix = _PREFIX_START + crc.to_bytes(4, "little") + _format.TAIL
     if key is None:
+        crc, length, regions = _checksum(out)
+        prefix = _format.make_prefix(crc, length, regions)
         if len(out) == 1:
             return prefix + out[0]
         out.insert(0, prefix)
         return b"".join(out)
+    # the HMAC covers every byte: no CRC needed
+    prefix = _format.make_prefix(0, sum(memoryview(c).nbytes for c in out))
     mac = hmac.new(key, prefix, "sha256")
     for chunk in out:
         mac.update(chunk)
@@ -175,33 +212,28 @@ def dumps(obj: Any, key: bytes | None) -> bytes:
     return b"".join(out)
 
 
-_HEAD = _format.HEAD
-_VOFF = _format.VERSION_OFFSET
-_COFF = _format.CRC_OFFSET
-_PLEN = _format.PREFIX_LEN
-_EXPECTED_MID = bytes([_format.FORMAT_VERSION]) + b"C\x04"
-_PREFIX_START = _format.make_prefix()[:_COFF]
-
-
 def _check_stream(data: memoryview, verify_crc: bool) -> None:
-    n = len(data)
-    head = bytes(data[:_PLEN])
-    if n < _PLEN or not head.startswith(_HEAD):
+    start, crc, length, regions = _format.parse_prefix(data)
+    body = data[start:]
+    n = len(body)
+    if n != length:
         raise DeserializationError(
-            f"not a cerial payload ({n} bytes; too short or missing cerial's marker)"
+            f"payload is corrupted or truncated (body is {n} bytes, expected {length})"
         )
-    if head[_VOFF:_COFF] != _EXPECTED_MID:
-        if head[_VOFF] != _format.FORMAT_VERSION:
-            _format.check(head[_VOFF], b"")
-        raise DeserializationError("not a cerial payload (damaged marker)")
-    if not head.endswith(_format.TAIL):
-        raise DeserializationError("not a cerial payload (damaged marker)")
-    if verify_crc:
-        expected = int.from_bytes(head[_COFF : _COFF + 4], "little")
-        if zlib.crc32(data[_PLEN:]) != expected:
-            raise DeserializationError(
-                f"payload is corrupted or truncated ({n} bytes; checksum does not match)"
-            )
+    if not verify_crc:
+        return
+    actual = 0
+    pos = 0
+    for off, size in regions:
+        if off < pos or off + size > n or not _follows_header(body[max(0, off - 9) : off], size):
+            raise DeserializationError("payload is corrupted (damaged marker)")
+        actual = zlib.crc32(body[pos:off], actual)
+        pos = off + size
+    actual = zlib.crc32(body[pos:], actual)
+    if actual != crc:
+        raise DeserializationError(
+            f"payload is corrupted or truncated ({len(data)} bytes; checksum does not match)"
+        )
 
 
 def loads(data: Any, key: bytes | None) -> Any:
