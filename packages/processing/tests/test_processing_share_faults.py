@@ -254,3 +254,33 @@ def test_main_classes_and_clean_exit(tmp_path: Path, start_method: str, stop: st
     pid_text, directory = lines[1].split()
     assert _poll(lambda: not psutil.pid_exists(int(pid_text)) or _is_zombie(int(pid_text)), 20)
     assert not os.path.exists(directory)
+
+
+def test_stop_does_not_wait_for_a_client_holding_the_lock(start_method: str) -> None:
+    ctx = multiprocessing.get_context(start_method)
+    ready = ctx.Event()
+    share = Share(start_method=start_method)
+    share.items = []
+    child = ctx.Process(target=hold_lock_forever, args=(share, ready))
+    child.start()
+    try:
+        assert ready.wait(WAIT)
+        started = time.monotonic()
+        share.stop()
+        assert time.monotonic() - started < 10
+        assert share._sk_process is not None and not share._sk_process.is_alive()
+    finally:
+        child.kill()
+        child.join()
+
+
+def test_ctrl_c_does_not_kill_the_coordinator() -> None:
+    with Share() as share:
+        share.n = 1
+        process = share._sk_process
+        assert process is not None and process.pid is not None
+        os.kill(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends to the group
+        process.join(1.0)  # it would exit within this if SIGINT were not ignored
+        assert process.is_alive()
+        share.n += 1
+        assert share.n == 2

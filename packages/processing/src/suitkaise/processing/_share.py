@@ -29,7 +29,6 @@ from suitkaise.processing._int.share_protocol import (
     LOCK,
     REPR,
     SNAPSHOT,
-    STOP,
     UNLOCK,
 )
 from suitkaise.processing._int.share_usage import usage
@@ -311,11 +310,10 @@ def _shut_down(
     if os.getpid() != owner_pid:
         return  # an inherited copy in a forked child: the owner stops it
     if process.is_alive():
-        try:
-            client.request((STOP,))
-        except ShareError:
-            pass  # already dead
-        process.join(5.0)
+        # A fresh connection with a bounded wait: this thread's own connection could be
+        # waiting on a coordinator stuck in a user method.
+        if client.request_stop(timeout=5.0):
+            process.join(5.0)
         if process.is_alive():
             process.terminate()
             process.join(2.0)

@@ -30,6 +30,7 @@ from suitkaise.processing._int.share_protocol import (
     REF,
     SET,
     SET_REF,
+    STOP,
     VALUE,
     Path,
     TypeInfo,
@@ -124,6 +125,20 @@ class ShareClient:
         if reply[0] == ERROR:
             raise load_exception(reply[1])
         return reply
+
+    def request_stop(self, timeout: float) -> bool:
+        """Ask the coordinator to stop, on a fresh connection; False if it did not answer."""
+        try:
+            conn = Client(self.address, family="AF_UNIX", authkey=self.authkey)
+        except (OSError, EOFError, AuthenticationError):
+            return False
+        try:
+            conn.send_bytes(encode((STOP,), self.key))
+            return conn.poll(timeout)
+        except (OSError, EOFError):
+            return False
+        finally:
+            conn.close()
 
     def _drop(self, conn: Connection) -> None:
         self._local.conn = None

@@ -27,6 +27,7 @@ from __future__ import annotations
 import multiprocessing
 import operator
 import os
+import signal
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection, Listener
@@ -171,6 +172,9 @@ class Coordinator:
                 reply = self._lock(client, request[1])
             elif op == UNLOCK:
                 reply = self._unlock(client)
+            elif op == STOP:  # never waits for share.lock(): a stuck client must not block it
+                client.stop_requested = True
+                reply = (DONE,)
             else:
                 while self._owner is not None and self._owner is not client:
                     self._cond.wait()
@@ -244,9 +248,6 @@ class Coordinator:
             return (VALUE, dict(self.root))
         if op == REPR:
             return (VALUE, {name: repr(value) for name, value in self.root.items()})
-        if op == STOP:
-            client.stop_requested = True
-            return (DONE,)
         raise ValueError(f"unknown Share operation {op!r}")
 
     def _get(self, path: Path, client: _Client) -> tuple[Any, ...]:
@@ -354,6 +355,9 @@ def run_coordinator(address: str, authkey: bytes, key: bytes, ready: Connection)
     """
     from suitkaise.processing._int.share_client import inside_coordinator
 
+    # Ctrl-C in a terminal reaches the whole process group; the coordinator must outlive it so
+    # that the creator can still read results and stop it (multiprocessing's Manager does too).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     inside_coordinator.add(address)
     try:
         coordinator = Coordinator(key)
