@@ -102,6 +102,12 @@ def time_things(share: Share, n: int) -> None:
         share.timer.add_time(0.001)
 
 
+def append_through_proxy(items: Any, worker: int, n: int) -> None:
+    for i in range(n):
+        items.append((worker, i))
+    items += [(worker, "done")]
+
+
 # --------------------------------------------------------------------------- tests
 
 
@@ -188,3 +194,15 @@ def test_sktimer_aggregates_across_processes(start_method: str) -> None:
         stats = share.timer.get_statistics()
         assert stats.num_times == 300
         assert share.timer.min is not None and share.timer.min > 0
+
+
+def test_a_proxy_travels_on_its_own(start_method: str) -> None:
+    ctx = multiprocessing.get_context(start_method)
+    with Share(start_method=start_method) as share:
+        share.items = []
+        run_workers(ctx, append_through_proxy, [(share.items, w, 100) for w in range(2)])
+        items = list(share.items)
+        assert len(items) == 202
+        assert sorted(i for i in items if i[1] != "done") == sorted(
+            (w, i) for w in range(2) for i in range(100)
+        )
