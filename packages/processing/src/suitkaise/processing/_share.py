@@ -22,7 +22,6 @@ from typing import Any
 
 from suitkaise.processing._errors import RemoteTraceback, ShareError
 from suitkaise.processing._int.share_client import ShareClient, client_for, forget_client
-from suitkaise.processing._int.share_coordinator import run_coordinator
 from suitkaise.processing._int.share_protocol import (
     ATTR,
     DELETE,
@@ -78,6 +77,8 @@ class Share:
     _sk_finalizer: weakref.finalize[Any, Share] | None
 
     def __init__(self, *, start_method: str | None = None) -> None:
+        from suitkaise.processing._int.share_coordinator import run_coordinator
+
         ctx: Any = multiprocessing.get_context(start_method)
         directory = tempfile.mkdtemp(prefix="suitkaise-share-")  # mode 0700: only this user
         address = os.path.join(directory, "sock")

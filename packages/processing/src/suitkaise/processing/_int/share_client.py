@@ -101,7 +101,7 @@ class ShareClient:
             # A proxy stored inside a shared value, used by the coordinator itself (e.g. to
             # repr a list holding it): asking ourselves would wait for our own lock forever.
             raise ShareError(
-                f"a Share proxy was used inside its own coordinator ({describe(request[1]) if len(request) > 1 and isinstance(request[1], tuple) else 'share'}); "
+                f"a Share proxy was used inside its own coordinator ({_target(request)}); "
                 "store values in a Share, not proxies of it"
             )
         try:
@@ -228,13 +228,20 @@ class ShareClient:
         return self._timers.get(path)
 
 
+def _target(request: tuple[Any, ...]) -> str:
+    """The place a request is about, as the user wrote it (``share.d['k']``)."""
+    if len(request) > 1 and isinstance(request[1], tuple):
+        return describe(request[1])
+    return "share"
+
+
 def _name_failure(exc: Exception, request: tuple[Any, ...]) -> Exception:
     """Re-raise a serialization failure naming the Share attribute it was meant for."""
     from suitkaise.cerial import SerializationError
 
     if not isinstance(exc, SerializationError):
         return exc
-    target = describe(request[1]) if len(request) > 1 and isinstance(request[1], tuple) else "share"
+    target = _target(request)
     return SerializationError(
         f"cannot send a value for {target} to the Share: {exc}",
         path=target,

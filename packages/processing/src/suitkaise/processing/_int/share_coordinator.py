@@ -127,7 +127,7 @@ class Coordinator:
     def __init__(self, key: bytes) -> None:
         self._key = key
         self.root: dict[str, Any] = {}
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())
         self._owner: _Client | None = None  # the client holding share.lock()
         self._depth = 0
         self._types: dict[type, tuple[int, TypeInfo]] = {}
