@@ -431,3 +431,15 @@ def test_proxy_stored_inside_a_value_fails_clearly_not_deadlocks(share: Share) -
         repr(share)
     del share.pair
     assert repr(share) == "Share(a=[1])"
+
+
+def test_client_cache_is_bounded() -> None:
+    from suitkaise.processing._int import share_client
+
+    for i in range(100):
+        share_client.client_for(f"/nonexistent/share-{i}", b"k", b"k")
+    assert len(share_client._clients) <= share_client._CLIENTS_KEPT
+    first = share_client.client_for("/nonexistent/share-99", b"k", b"k")
+    assert share_client.client_for("/nonexistent/share-99", b"k", b"k") is first
+    for i in range(100):
+        share_client.forget_client(f"/nonexistent/share-{i}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection
 from typing import Any
@@ -254,8 +255,12 @@ def _name_failure(exc: Exception, request: tuple[Any, ...]) -> Exception:
 # Addresses of the Shares whose coordinator is this process (set by run_coordinator).
 inside_coordinator: set[str] = set()
 
-_clients: dict[str, ShareClient] = {}
+# The clients of this process, most recently used last. Bounded: a long-lived worker that sees
+# many short-lived Shares must not keep a connection to each of them forever (an evicted
+# client's connections close when nothing uses it any more).
+_clients: OrderedDict[str, ShareClient] = OrderedDict()
 _clients_lock = threading.Lock()
+_CLIENTS_KEPT = 32
 
 
 def client_for(address: str, authkey: bytes, key: bytes) -> ShareClient:
@@ -264,6 +269,10 @@ def client_for(address: str, authkey: bytes, key: bytes) -> ShareClient:
         client = _clients.get(address)
         if client is None or client.authkey != authkey:
             client = _clients[address] = ShareClient(address, authkey, key)
+            while len(_clients) > _CLIENTS_KEPT:
+                _clients.popitem(last=False)
+        else:
+            _clients.move_to_end(address)
         return client
 
 
