@@ -355,6 +355,15 @@ def test_stop_frees_everything_and_later_calls_raise() -> None:
     assert repr(share) == "<Share (stopped)>"
 
 
+def test_repr_of_a_proxy_after_stop_says_so() -> None:
+    with Share() as share:
+        share.items = [1]
+        items = share.items
+    assert repr(items) == "<Share proxy share.items (coordinator not running)>"
+    with pytest.raises(ShareError):
+        len(items)
+
+
 def test_garbage_collected_share_stops_its_coordinator() -> None:
     share = Share()
     process = share._sk_process
@@ -427,8 +436,9 @@ def test_common_statements_cost_one_round_trip(share: Share) -> None:
 def test_proxy_stored_inside_a_value_fails_clearly_not_deadlocks(share: Share) -> None:
     share.a = [1]
     share.pair = [share.a]  # a proxy inside a list: the coordinator cannot use it
+    assert repr(share) == "Share(a=[1], pair=[<Share proxy share.a (stored inside the Share)>])"
     with pytest.raises(ShareError, match="inside its own coordinator"):
-        repr(share)
+        len(share.pair[0])
     del share.pair
     assert repr(share) == "Share(a=[1])"
 

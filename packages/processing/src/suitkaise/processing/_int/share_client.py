@@ -37,7 +37,13 @@ from suitkaise.processing._int.share_protocol import (
     TypeInfo,
     describe,
 )
-from suitkaise.processing._int.share_proxy import Proxy, _LocalTimers, as_ref, make_proxy
+from suitkaise.processing._int.share_proxy import (
+    Proxy,
+    _LocalTimers,
+    as_ref,
+    inside_coordinator,
+    make_proxy,
+)
 from suitkaise.processing._int.share_usage import AugTarget, PendingAugment
 from suitkaise.processing._int.share_values import pending_for, tag, untag
 
@@ -251,9 +257,6 @@ def _name_failure(exc: Exception, request: tuple[Any, ...]) -> Exception:
         hint=exc.hint,
     )
 
-
-# Addresses of the Shares whose coordinator is this process (set by run_coordinator).
-inside_coordinator: set[str] = set()
 
 # The clients of this process, most recently used last. Bounded: a long-lived worker that sees
 # many short-lived Shares must not keep a connection to each of them forever (an evicted

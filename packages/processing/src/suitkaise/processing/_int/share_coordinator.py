@@ -353,7 +353,7 @@ def run_coordinator(address: str, authkey: bytes, key: bytes, ready: Connection)
         ready: Write end of a pipe; receives ``None`` once clients can connect, or the text of
             the error that prevented it.
     """
-    from suitkaise.processing._int.share_client import inside_coordinator
+    from suitkaise.processing._int.share_proxy import inside_coordinator
 
     # Ctrl-C in a terminal reaches the whole process group; the coordinator must outlive it so
     # that the creator can still read results and stop it (multiprocessing's Manager does too).

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from suitkaise.processing._errors import RemoteTraceback, ShareError
 from suitkaise.processing._int.share_protocol import (
     ATTR,
     AUGMENT,
@@ -29,11 +30,16 @@ from suitkaise.processing._int.share_protocol import (
     Path,
     Ref,
     TypeInfo,
+    describe,
 )
 from suitkaise.processing._int.share_usage import usage
 
 if TYPE_CHECKING:
     from suitkaise.processing._int.share_client import ShareClient
+
+# Addresses of the Shares whose coordinator is this process (set by run_coordinator): a proxy
+# of such a Share, stored inside one of its values, cannot ask the coordinator (itself).
+inside_coordinator: set[str] = set()
 
 
 class Proxy:
@@ -102,7 +108,15 @@ class Proxy:
         return bool(self._sk_apply("bool"))
 
     def __repr__(self) -> str:
-        return str(self._sk_apply("repr"))
+        try:
+            return str(self._sk_apply("repr"))
+        except ShareError as exc:
+            if isinstance(exc.__cause__, RemoteTraceback):
+                raise  # the object's own repr failed in the coordinator
+            # Reprs are shown by debuggers and tracebacks: say what this is instead of raising.
+            if self._sk_client.address in inside_coordinator:
+                return f"<Share proxy {describe(self._sk_path)} (stored inside the Share)>"
+            return f"<Share proxy {describe(self._sk_path)} (coordinator not running)>"
 
     def __str__(self) -> str:
         return str(self._sk_apply("str"))
