@@ -6,7 +6,9 @@ tests in ``test_processing_share_concurrency.py`` cover every start method).
 
 from __future__ import annotations
 
+import collections
 import copy
+import enum
 import json
 import operator
 import os
@@ -83,6 +85,20 @@ def test_scalars_come_back_as_values(share: Share) -> None:
     assert type(pickle.loads(pickle.dumps(share.n))) is int
     assert type(copy.copy(share.s)) is str
     assert type(copy.deepcopy(share.t)) is tuple
+
+
+class Color(enum.IntEnum):
+    RED = 1
+
+
+Point = collections.namedtuple("Point", "x y")
+
+
+def test_immutable_subclasses_come_back_as_values(share: Share) -> None:
+    share.color = Color.RED
+    share.point = Point(1, 2)
+    assert share.color is Color.RED
+    assert share.point == Point(1, 2) and share.point.x == 1
 
 
 def test_list_proxy_forwards_everything(share: Share) -> None:

@@ -60,9 +60,11 @@ from suitkaise.processing._int.share_protocol import (
     TypeInfo,
 )
 
-# Values of these exact types are returned by value: they are immutable, so a copy behaves
-# exactly like the shared value. Everything else is returned as a proxy to the live object.
+# Values of these types (and their subclasses: enums, namedtuples, numpy.float64) are returned
+# by value: they are immutable, so a copy behaves exactly like the shared value. Everything
+# else is returned as a proxy to the live object.
 SCALAR_TYPES = frozenset({type(None), bool, int, float, complex, str, bytes, tuple, frozenset})
+_SCALAR_BASES = (int, float, complex, str, bytes, tuple, frozenset)
 
 
 def _reflected(func: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -254,7 +256,7 @@ class Coordinator:
         parent = self._resolve(path[:-1])
         kind, key = path[-1]
         value = self._get_step(parent, path[-1])
-        if type(value) in SCALAR_TYPES:
+        if type(value) in SCALAR_TYPES or isinstance(value, _SCALAR_BASES):
             return (VALUE, value)
         # Slices and properties compute a new object: it is a value, not a place in the Share.
         if kind == ITEM and isinstance(key, slice):
