@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import multiprocessing
 import os
@@ -166,6 +167,13 @@ def main(argv: Iterable[str] | None = None) -> None:
         workloads["cpu"] = (burn, [args.task_ms] * cpu_n)
     if "transfer" in only:
         workloads["transfer"] = (megabyte, list(range(transfer_n)))
+    # Start-up measures starting processes, not first imports: import every library first.
+    importlib.import_module("concurrent.futures.process")
+    importlib.import_module("multiprocessing.pool")
+    from suitkaise import cerial
+
+    cerial.deserialize(cerial.serialize(square, key=b"warm-up"), key=b"warm-up")
+
     peers = make_peers(workers, args.start_method)
     startup: dict[str, float] = {}
     results: dict[str, dict[str, float]] = {name: {} for name in workloads}

@@ -283,6 +283,30 @@ def test_concurrent_calls_share_the_workers(start_method: str) -> None:
         assert sorted(second.result(WAIT)) == [x * x for x in range(50)]
 
 
+def _use_pool_in_child(pool: Pool, queue: Any) -> None:
+    try:
+        pool.map(square, [1])
+        queue.put("no error")
+    except RuntimeError as exc:
+        queue.put(str(exc))
+
+
+def test_pool_refuses_to_run_in_a_forked_child() -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    with Pool(2, start_method="fork") as pool:
+        assert pool.map(square, [2]) == [4]
+        queue = ctx.SimpleQueue()
+        child = ctx.Process(target=_use_pool_in_child, args=(pool, queue))
+        child.start()
+        child.join(WAIT)
+        assert child.exitcode == 0
+        assert "forked child" in queue.get()
+        assert pool.map(square, [3]) == [9]  # the parent's pool is unaffected
+        queue.close()
+
+
 def test_garbage_collected_pool_releases_its_workers(start_method: str) -> None:
     import gc
 

@@ -47,8 +47,11 @@ class _RuntimeHolder:
         self.runtime: PoolRuntime | None = None
         self.closed = False
         self.lock = threading.Lock()
+        self.pid = os.getpid()
 
     def shutdown(self, kill: bool) -> None:
+        if os.getpid() != self.pid:
+            return  # a forked copy: the workers and the scheduler belong to the parent
         with self.lock:
             self.closed = True
             runtime, self.runtime = self.runtime, None
@@ -192,6 +195,11 @@ class Pool:
 
     def _runtime(self) -> PoolRuntime:
         holder = self._holder
+        if os.getpid() != holder.pid:
+            raise RuntimeError(
+                "this Pool belongs to the process that created it and cannot be used in a "
+                "forked child; create a new Pool there"
+            )
         with holder.lock:
             if holder.closed:
                 raise RuntimeError("this Pool is closed; create a new Pool to run more work")
