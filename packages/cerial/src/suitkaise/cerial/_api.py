@@ -6,9 +6,20 @@ The heavy parts (cloudpickle, the pickler, the handlers) are imported on first u
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 __all__ = ["deserialize", "serialize"]
+
+_impl: ModuleType | None = None  # suitkaise.cerial._pickler, imported on first use
+
+
+def _load_impl() -> ModuleType:
+    global _impl
+    from suitkaise.cerial import _pickler
+
+    _impl = _pickler
+    return _pickler
 
 
 def _normalize_key(key: bytes | str | None) -> bytes | None:
@@ -58,9 +69,8 @@ def serialize(obj: Any, *, key: bytes | str | None = None) -> bytes:
         >>> cerial.deserialize(cerial.serialize({"lock": lock}))["lock"].locked()
         True
     """
-    from suitkaise.cerial._pickler import dumps
-
-    return dumps(obj, _normalize_key(key))
+    impl = _impl or _load_impl()
+    return impl.dumps(obj, None if key is None else _normalize_key(key))  # type: ignore[no-any-return]
 
 
 def deserialize(data: bytes | bytearray | memoryview, *, key: bytes | str | None = None) -> Any:
@@ -89,9 +99,8 @@ def deserialize(data: bytes | bytearray | memoryview, *, key: bytes | str | None
         >>> cerial.deserialize(payload, key="secret")(41)
         42
     """
-    from suitkaise.cerial._pickler import loads
-
-    return loads(data, _normalize_key(key))
+    impl = _impl or _load_impl()
+    return impl.loads(data, None if key is None else _normalize_key(key))
 
 
 serialize.__module__ = "suitkaise.cerial"

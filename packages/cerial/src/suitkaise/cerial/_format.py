@@ -68,8 +68,15 @@ SIGNED_HEADER_LEN = len(SIGNED_MAGIC) + MAC_LEN
 _BASE = HEAD + bytes([FORMAT_VERSION]) + b"B"
 
 
+_BASE_PLAIN = _BASE + _META.size.to_bytes(4, "little")
+# head, version, opcode, meta length, crc, body length, region count
+_FIXED = struct.Struct(f"<{len(HEAD)}sBcIIQI")
+
+
 def make_prefix(crc: int, length: int, regions: list[tuple[int, int]] | tuple[()] = ()) -> bytes:
     """Return the marker that starts every stream."""
+    if not regions:
+        return _BASE_PLAIN + _META.pack(crc, length, 0) + TAIL
     meta = _META.pack(crc, length, len(regions)) + b"".join(_REGION.pack(*r) for r in regions)
     return _BASE + len(meta).to_bytes(4, "little") + meta + TAIL
 
@@ -77,22 +84,24 @@ def make_prefix(crc: int, length: int, regions: list[tuple[int, int]] | tuple[()
 def parse_prefix(data: memoryview) -> tuple[int, int, int, list[tuple[int, int]]]:
     """Return (prefix length, crc, body length, raw regions) of a stream, or raise."""
     n = len(data)
-    base = bytes(data[: META_OFFSET + _META.size])
-    if n < META_OFFSET + _META.size + len(TAIL) or not base.startswith(HEAD):
+    if n < _FIXED.size + len(TAIL):
         raise DeserializationError(
             f"not a cerial payload ({n} bytes; too short or missing cerial's marker)"
         )
-    if base[VERSION_OFFSET] != FORMAT_VERSION:
-        check(base[VERSION_OFFSET], b"")
-    if base[VERSION_OFFSET + 1] != ord("B"):
+    head, version, opcode, meta_len, crc, length, count = _FIXED.unpack_from(data)
+    if head != HEAD:
+        raise DeserializationError(f"not a cerial payload ({n} bytes; missing cerial's marker)")
+    if version != FORMAT_VERSION:
+        check(version, b"")
+    if opcode != b"B":
         raise DeserializationError("not a cerial payload (damaged marker)")
-    meta_len = int.from_bytes(base[VERSION_OFFSET + 2 : META_OFFSET], "little")
-    crc, length, count = _META.unpack_from(base, META_OFFSET)
     end = META_OFFSET + meta_len
     if meta_len != _META.size + count * _REGION.size or end + len(TAIL) > n:
         raise DeserializationError("payload is corrupted or truncated (damaged marker)")
     if bytes(data[end : end + len(TAIL)]) != TAIL:
         raise DeserializationError("payload is corrupted or truncated (damaged marker)")
+    if not count:
+        return end + len(TAIL), crc, length, []
     regions = [
         _REGION.unpack_from(data, META_OFFSET + _META.size + i * _REGION.size) for i in range(count)
     ]

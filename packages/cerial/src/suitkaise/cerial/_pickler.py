@@ -91,9 +91,19 @@ class _Chunks(list[bytes]):
     write = list.append
 
 
+_Pickler_init = pickle.Pickler.__init__
+_Pickler_dump = pickle.Pickler.dump
+
+
 def _dump_into(out: _Chunks, obj: Any) -> None:
     _sync_copyreg()
-    CerialPickler(out, 5).dump(obj)
+    # What cloudpickle.Pickler.__init__ and .dump do, without their two Python frames (a few
+    # hundred ns per call, much of a small message's cost); dumps() handles RecursionError.
+    p = CerialPickler.__new__(CerialPickler)
+    _Pickler_init(p, out, 5)
+    p.globals_ref = {}
+    p.proto = 5
+    _Pickler_dump(p, obj)
 
 
 def _is_recursion(exc: BaseException) -> bool:
@@ -204,6 +214,9 @@ def dumps(obj: Any, key: bytes | None) -> bytes:
         out.insert(0, prefix)
         return b"".join(out)
     # the HMAC covers every byte: no CRC needed
+    if len(out) == 1:
+        stream = _format.make_prefix(0, len(out[0])) + out[0]
+        return _format.SIGNED_MAGIC + hmac.digest(key, stream, "sha256") + stream
     prefix = _format.make_prefix(0, sum(memoryview(c).nbytes for c in out))
     mac = hmac.new(key, prefix, "sha256")
     for chunk in out:
@@ -212,7 +225,8 @@ def dumps(obj: Any, key: bytes | None) -> bytes:
     return b"".join(out)
 
 
-def _check_stream(data: memoryview, verify_crc: bool) -> None:
+def _check_stream(data: memoryview, verify_crc: bool) -> memoryview:
+    """Verify the marker (and the CRC); return the body, itself a complete pickle stream."""
     start, crc, length, regions = _format.parse_prefix(data)
     body = data[start:]
     n = len(body)
@@ -221,7 +235,7 @@ def _check_stream(data: memoryview, verify_crc: bool) -> None:
             f"payload is corrupted or truncated (body is {n} bytes, expected {length})"
         )
     if not verify_crc:
-        return
+        return body
     actual = 0
     pos = 0
     for off, size in regions:
@@ -234,6 +248,7 @@ def _check_stream(data: memoryview, verify_crc: bool) -> None:
         raise DeserializationError(
             f"payload is corrupted or truncated ({len(data)} bytes; checksum does not match)"
         )
+    return body
 
 
 def loads(data: Any, key: bytes | None) -> Any:
@@ -261,16 +276,16 @@ def loads(data: Any, key: bytes | None) -> Any:
                 "payload signature does not match the key (tampered, corrupted, or signed "
                 "with another key); refusing to load it"
             )
-        _check_stream(stream, verify_crc=False)
+        body = _check_stream(stream, verify_crc=False)
     else:
         if signed:
             raise DeserializationError(
                 "payload is signed; pass the key it was signed with: deserialize(data, key=...)"
             )
-        stream = view
-        _check_stream(stream, verify_crc=True)
+        body = _check_stream(view, verify_crc=True)
     try:
-        return pickle.loads(stream)
+        # the marker is checked above: load the body, a complete pickle stream of its own
+        return pickle.loads(body)
     except DeserializationError:
         raise
     except Exception as exc:
