@@ -15,8 +15,6 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client, Connection
 from typing import Any
 
 from suitkaise.processing._errors import ShareError
@@ -44,6 +42,7 @@ from suitkaise.processing._int.share_proxy import (
     inside_coordinator,
     make_proxy,
 )
+from suitkaise.processing._int.share_transport import AuthenticationError, Channel, connect
 from suitkaise.processing._int.share_usage import AugTarget, PendingAugment
 from suitkaise.processing._int.share_values import pending_for, tag, untag
 
@@ -77,15 +76,15 @@ class ShareClient:
 
     # -- connection -----------------------------------------------------------------------
 
-    def _connection(self) -> Connection:
+    def _connection(self) -> Channel:
         local = self._local
-        conn: Connection | None = getattr(local, "conn", None)
+        conn: Channel | None = getattr(local, "conn", None)
         if conn is not None and local.pid == os.getpid():
             return conn
         if self.stopped:
             raise ShareError(_GONE)
         try:
-            conn = Client(self.address, family="AF_UNIX", authkey=self.authkey)
+            conn = connect(self.address, self.authkey)
         except (OSError, EOFError, AuthenticationError) as exc:
             raise ShareError(_GONE) from exc
         local.conn = conn
@@ -118,8 +117,8 @@ class ShareClient:
         conn = self._connection()
         self.requests += 1
         try:
-            conn.send_bytes(data)
-            reply_data = conn.recv_bytes()
+            conn.send(data)
+            reply_data = conn.recv()
         except (EOFError, OSError) as exc:
             self._drop(conn)
             raise ShareError(_GONE) from exc
@@ -136,18 +135,19 @@ class ShareClient:
     def request_stop(self, timeout: float) -> bool:
         """Ask the coordinator to stop, on a fresh connection; False if it did not answer."""
         try:
-            conn = Client(self.address, family="AF_UNIX", authkey=self.authkey)
+            conn = connect(self.address, self.authkey)
         except (OSError, EOFError, AuthenticationError):
             return False
         try:
-            conn.send_bytes(encode((STOP,), self.key))
-            return conn.poll(timeout)
-        except (OSError, EOFError):
+            conn.send(encode((STOP,), self.key))
+            conn.recv(timeout)
+            return True
+        except (OSError, EOFError):  # TimeoutError is an OSError
             return False
         finally:
             conn.close()
 
-    def _drop(self, conn: Connection) -> None:
+    def _drop(self, conn: Channel) -> None:
         self._local.conn = None
         try:
             conn.close()

@@ -59,6 +59,7 @@ from suitkaise.processing._int.share_protocol import (
     Step,
     TypeInfo,
 )
+from suitkaise.processing._int.share_transport import Channel
 
 # Values of these types (and their subclasses: enums, namedtuples, numpy.float64) are returned
 # by value: they are immutable, so a copy behaves exactly like the shared value. Everything
@@ -140,10 +141,11 @@ class Coordinator:
     def serve(self, conn: Connection) -> None:
         """Answer one connection's requests until it closes (runs in its own thread)."""
         client = _Client()
+        chan = Channel(conn)
         try:
             while True:
-                data = conn.recv_bytes()
-                conn.send_bytes(self.handle(data, client))
+                data = chan.recv()
+                chan.send(self.handle(data, client))
                 if client.stop_requested:
                     self.stopped.set()
                     return
@@ -151,7 +153,7 @@ class Coordinator:
             pass  # the client went away (exited, was killed, or closed the connection)
         finally:
             self._forget(client)
-            conn.close()
+            chan.close()
 
     def _forget(self, client: _Client) -> None:
         with self._cond:
