@@ -134,10 +134,13 @@ def child_main(
     block: ControlBlock,
     up: Connection,
     down: Connection,
-    crash_error: ProcessError | None,
+    crash_payload: bytes | None,
     grace: float,
 ) -> None:
-    """Run one Skprocess in this (child) process and report to the parent."""
+    """Run one Skprocess in this (child) process and report to the parent.
+
+    With ``crash_payload`` (the signed error of a crashed child) only ``__error__`` runs.
+    """
     channel = Channel(up, down, key)
     host = ChildHost(block, channel, grace)
     try:
@@ -162,8 +165,8 @@ def child_main(
             }
             channel.send("f", failure)
             return
-        if crash_error is not None:
-            outcome = handle_error(process, crash_error, host)
+        if crash_payload is not None:
+            outcome = handle_error(process, cerial.deserialize(crash_payload, key=key), host)
         else:
             outcome = run_lifecycle(
                 process,

@@ -171,7 +171,7 @@ class Supervisor:
                 self.block,
                 up_send,
                 down_recv,
-                crash_error,
+                None if crash_error is None else cerial.serialize(crash_error, key=self.key),
                 BACKSTOP_GRACE,
             ),
             name=f"Skprocess-{self.name}",
