@@ -25,6 +25,11 @@ class TimeoutConfig:
         onfinish: Limit for ``__onfinish__``.
         result: Limit for ``__result__``.
         error: Limit for ``__error__``.
+
+    Examples:
+        >>> timeouts = TimeoutConfig(run=0.5)
+        >>> timeouts.run, timeouts.prerun
+        (0.5, None)
     """
 
     prerun: float | None = None
