@@ -146,6 +146,14 @@ class PoolRuntime:
         self._post("stop", kill)
         if threading.current_thread() is not self._thread:
             self._thread.join(STOP_GRACE_SECONDS + 10.0)
+            if self._thread.is_alive():
+                # The scheduler is stuck (e.g. in a caller's input iterator that never
+                # returns): kill the workers from here so that nothing outlives the pool.
+                for worker in list(self._workers):
+                    try:
+                        worker.proc.kill()
+                    except (ValueError, OSError, AttributeError):
+                        pass
 
     def pids(self) -> list[int]:
         return [w.proc.pid for w in self._workers if w.proc.pid is not None]
