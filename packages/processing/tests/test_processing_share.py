@@ -469,3 +469,13 @@ def test_client_cache_is_bounded() -> None:
     assert share_client.client_for("/nonexistent/share-99", b"k", b"k") is first
     for i in range(100):
         share_client.forget_client(f"/nonexistent/share-{i}")
+
+
+def test_big_values_round_trip(share: Share) -> None:
+    blob = os.urandom(5_000_000)
+    share.blob = blob
+    assert share.blob == blob
+    share.numbers = list(range(100_000))
+    assert sum(share.numbers) == sum(range(100_000))
+    assert share.numbers[-1] == 99_999
+    assert len(share.snapshot()["numbers"]) == 100_000
