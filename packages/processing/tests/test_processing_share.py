@@ -424,6 +424,7 @@ def test_common_statements_cost_one_round_trip(share: Share) -> None:
     share.d = {"k": 0}
     share.stats = Stats()
     share.items.append(0)  # the first look at a path learns what lives there
+    share.d.get("k")
 
     def round_trips(statement: Any) -> int:
         before = client.requests
@@ -442,11 +443,20 @@ def test_common_statements_cost_one_round_trip(share: Share) -> None:
     def read() -> None:
         share.counter
 
+    def read_item() -> None:
+        share.d["k"]
+
+    def word_count(word: str = "w") -> None:
+        share.d[word] = share.d.get(word, 0)  # get: one CALL; store: one SET
+
     assert round_trips(increment) == 1
-    assert round_trips(increment_item) == 2  # get share.d, then one AUGMENT
+    assert round_trips(increment_item) == 1  # share.d is known: one AUGMENT on share.d['k']
     assert round_trips(append) == 1
     assert round_trips(read) == 1
+    assert round_trips(read_item) == 1
+    assert round_trips(word_count) == 2
     assert (share.counter, share.d["k"], share.items) == (1, 1, [0, 1])
+    assert share.d == {"k": 1, "w": 0}
 
 
 def test_proxy_stored_inside_a_value_fails_clearly_not_deadlocks(share: Share) -> None:

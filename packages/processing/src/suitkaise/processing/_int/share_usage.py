@@ -15,7 +15,9 @@ Method calls get the same treatment: in ``share.items.append(x)`` the load of ``
 followed by a method load (``LOAD_METHOD`` on 3.11, ``LOAD_ATTR`` with its method bit on 3.12+),
 so ``share.items`` is only the receiver of a call. The Share returns a proxy at once (when it has
 seen what lives at that path before; a timer needs its own proxy class), and the method load
-returns a callable proxy, so the call is one ``CALL`` request. The coordinator resolves the path
+returns a callable proxy, so the call is one ``CALL`` request. Likewise when the loaded value is
+only subscripted with a constant or variable key (``share.counts[word] += 1``,
+``share.d["k"]``, ``share.d[k] = v``): the subscript is the only request. The coordinator resolves the path
 when the call runs, so this is exact even if the object was replaced in between.
 
 These are only shortcuts. When the bytecode does not match exactly (another Python version, an
@@ -126,7 +128,37 @@ def _analyse(code: CodeType, offset: int) -> int:
         return PLAIN
     if following is not None and _is_method_load(following):
         return RECEIVER
+    if _subscripted_next(instrs, index):
+        return RECEIVER
     return PLAIN
+
+
+# Loads that push exactly one value and run no user code: a subscript key.
+_SIMPLE_LOADS = frozenset(
+    {"LOAD_CONST", "LOAD_FAST", "LOAD_NAME", "LOAD_DEREF", "LOAD_SMALL_INT", "LOAD_FAST_BORROW"}
+)
+_SUBSCRIPT_OPS = frozenset({"BINARY_SUBSCR", "STORE_SUBSCR", "DELETE_SUBSCR"})
+
+
+def _subscripted_next(instrs: list[dis.Instruction], index: int) -> bool:
+    """True if the value loaded at ``index`` is only subscripted: ``x.name[key]`` (read, store,
+    delete or augmented), with ``key`` a constant or a variable."""
+    if index + 2 >= len(instrs):
+        return False
+    key = instrs[index + 1]
+    simple = key.opname in _SIMPLE_LOADS or (
+        key.opname == "LOAD_GLOBAL" and not (key.arg or 0) & 1  # no NULL pushed for a call
+    )
+    if not simple:
+        return False
+    if instrs[index + 2].opname in _SUBSCRIPT_OPS:
+        return True
+    return (
+        index + 4 < len(instrs)
+        and _is_op(instrs[index + 2], "COPY", 2)
+        and _is_op(instrs[index + 3], "COPY", 2)
+        and instrs[index + 4].opname == "BINARY_SUBSCR"
+    )
 
 
 def usage(frame: FrameType | None) -> int:
