@@ -352,6 +352,19 @@ class BreaksInChild(Skprocess):
         pass
 
 
+class LeavesAThread(Skprocess):
+    def __init__(self) -> None:
+        self.process_config.runs = 1
+
+    def __run__(self) -> None:
+        import threading
+
+        threading.Thread(target=time.sleep, args=(60,)).start()  # non-daemon: blocks exit
+
+    def __result__(self) -> str:
+        return "delivered"
+
+
 class Uncarriable:
     def __reduce__(self) -> Any:
         raise TypeError("this object refuses to be serialized")
@@ -699,6 +712,20 @@ def test_result_that_cannot_travel_is_a_result_error(start_method: str) -> None:
         p.run.timeout(WAIT)()
     assert "refuses" in str(info.value)
     assert p.status == "failed"
+
+
+def test_child_that_cannot_exit_is_killed_after_delivering(
+    start_method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from suitkaise.processing._int import process_supervisor
+
+    monkeypatch.setattr(process_supervisor, "EXIT_GRACE", 0.3)
+    p = configured(LeavesAThread(), start_method)
+    p.start()
+    pid = p.pid
+    assert p.result(timeout=WAIT) == "delivered"
+    assert p.wait(WAIT)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
 def test_garbage_collected_process_is_cleaned_up(start_method: str) -> None:

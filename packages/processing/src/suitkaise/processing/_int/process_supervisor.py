@@ -51,14 +51,14 @@ if TYPE_CHECKING:
 
     from suitkaise.processing._process import Skprocess
 
-__all__ = ["BACKSTOP_GRACE", "Final", "Supervisor"]
+__all__ = ["BACKSTOP_GRACE", "EXIT_GRACE", "Final", "Supervisor"]
 
 # Seconds a child may overrun a section timeout before the parent kills it. The child's own
 # SIGALRM normally ends the section long before; this only catches code that blocks signals.
 BACKSTOP_GRACE = 1.0
 # Seconds a child that has delivered its final message may take to exit before it is killed
 # (e.g. it left a non-daemon thread running).
-_EXIT_GRACE = 5.0
+EXIT_GRACE = 5.0
 # How often a waiting parent looks for a newly started timed section (only with timeouts set).
 _DEADLINE_POLL = 0.1
 
@@ -96,7 +96,7 @@ def kill_tree(proc: BaseProcess) -> None:
             child.kill()
         except psutil.Error:
             pass
-    proc.join(_EXIT_GRACE)
+    proc.join(EXIT_GRACE)
 
 
 class Supervisor:
@@ -128,6 +128,7 @@ class Supervisor:
         self.error_mode_error: ProcessError | None = None
         self.inbox: deque[Any] = deque()
         self.final: Final | None = None
+        self.final_at: float | None = None
         self.killed = False
         self.ended = False
         self.pid: int | None = None
@@ -190,7 +191,7 @@ class Supervisor:
 
     def _release_child(self) -> None:
         if self.proc is not None:
-            self.proc.join(_EXIT_GRACE)
+            self.proc.join(EXIT_GRACE)
             if self.proc.exitcode is None:
                 kill_tree(self.proc)
             self.proc.close()
@@ -250,6 +251,8 @@ class Supervisor:
             backstop += 0.01
         elif self.has_timeouts:  # a timed section may start while we wait: look again soon
             backstop = _DEADLINE_POLL
+        if self.final_at is not None:  # delivered: it only has to exit now
+            backstop = max(0.0, self.final_at + EXIT_GRACE - time.monotonic()) + 0.01
         if backstop is not None:
             timeout = backstop if timeout is None else min(timeout, backstop)
         waitables: list[Any] = [proc.sentinel]
@@ -260,6 +263,10 @@ class Supervisor:
             self._receive(up)
             return True
         if proc.sentinel in ready:
+            self._child_exited(None)
+            return True
+        if self.final_at is not None and time.monotonic() > self.final_at + EXIT_GRACE:
+            kill_tree(proc)  # e.g. a non-daemon thread keeps it from exiting
             self._child_exited(None)
             return True
         overdue = self.block.overdue_section()
@@ -296,6 +303,7 @@ class Supervisor:
                 self.lives_left = obj
             elif kind == "f":
                 self.final = self._decode_final(obj)
+                self.final_at = time.monotonic()
 
     def _unreadable(self, bad: BadPayload) -> None:
         what = "a message (tell)" if bad.kind == "m" else "the final result"
@@ -310,6 +318,7 @@ class Supervisor:
                 self.inbox.append(_Unreadable(error))
             elif bad.kind == "f":
                 self.final = Final(True, error, error, self.block.current_run, None)
+                self.final_at = time.monotonic()
 
     def _decode_final(self, data: dict[str, Any]) -> Final:
         error = None if data["error"] is None else load_exception(data["error"])
@@ -341,7 +350,7 @@ class Supervisor:
         assert proc is not None
         self._drain()
         if self.final is None and not self.killed:
-            proc.join(_EXIT_GRACE)
+            proc.join(EXIT_GRACE)
         exitcode = proc.exitcode
         self._release_child()
         if self.final is not None or self.killed:
