@@ -31,6 +31,7 @@ from suitkaise.processing import (
     ResultTimeoutError,
     RunError,
     Skprocess,
+    autoreconnect,
 )
 
 WAIT = 30.0  # upper bound for any wait on a healthy pool (a loaded 2-core machine is slow)
@@ -156,6 +157,22 @@ class ErrorAsValue(Skprocess):
 
     def __error__(self) -> str:
         return f"handled: {type(self.error).__name__}"
+
+
+@autoreconnect()
+class DbReader(Skprocess):
+    """Gets a live sqlite3 connection from the parent; @autoreconnect revives it."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.value = None
+        self.process_config.runs = 1
+
+    def __run__(self) -> None:
+        self.value = self.db.execute("select v from t").fetchone()[0]
+
+    def __result__(self) -> Any:
+        return self.value
 
 
 def bump_shared(share: Any, n: int) -> int:
@@ -597,6 +614,22 @@ def test_skprocess_section_timeout_and_lives_inside_a_worker(
         started = time.monotonic()
         assert pool.map(SlowSection, [str(tmp_path / "m")]) == ["in time"]
         assert time.monotonic() - started < WAIT
+
+
+def test_skprocess_items_autoreconnect_a_live_connection(start_method: str, tmp_path: Path) -> None:
+    import sqlite3
+
+    # Items are serialized in the pool's scheduler thread: a connection checked against its
+    # creating thread cannot be inspected there, hence check_same_thread=False (documented).
+    db = sqlite3.connect(tmp_path / "data.db", check_same_thread=False)
+    db.execute("create table t(v)")
+    db.execute("insert into t values (42)")
+    db.commit()
+    try:
+        with Pool(2, start_method=start_method) as pool:
+            assert pool.map(DbReader, [db, db]) == [42, 42]
+    finally:
+        db.close()
 
 
 # --------------------------------------------------------------------------- Share in items
