@@ -269,6 +269,9 @@ class Skprocess:
         The current section completes, no new section starts, then ``__onfinish__`` and
         ``__result__`` run. Inside the process (``self.stop()`` in a lifecycle method) it ends
         the loop the same way. Does nothing if the process has already finished.
+
+        Raises:
+            RuntimeError: Called (from the parent) before ``start()``.
         """
         state = self._sk
         if state.role != "parent":
