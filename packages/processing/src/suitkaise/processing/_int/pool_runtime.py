@@ -105,7 +105,9 @@ class PoolRuntime:
         self._ctx = ctx
         self._size = workers
         self._key = key
-        self._lock = threading.Lock()
+        # Re-entrant: an abandoned iterator's finalizer may post a command from any thread,
+        # including this pool's scheduler thread while it holds the lock.
+        self._lock = threading.RLock()
         self._commands: deque[tuple[str, Any]] = deque()
         self._wake_pending = False
         self._wake_r, self._wake_w = ctx.Pipe(duplex=False)
