@@ -52,3 +52,11 @@ def test_import_is_cheap() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    result = doctest.testmod(cerial, verbose=False)
+    assert result.attempted >= 20
+    assert result.failed == 0

@@ -106,7 +106,9 @@ class _Reviver:
             return entry
         if attr is not None and attr in entry:
             return entry[attr]
-        return entry.get("*")
+        if "*" in entry:
+            return entry["*"]
+        return entry  # a dict of connection arguments: the credential itself
 
     def revive(self, x: Any, path: str, attr: str | None) -> Any:
         if isinstance(x, _LEAVES):
@@ -197,7 +199,9 @@ def reconnect_all(obj: Any, *, errors: Literal["raise", "keep"] = "raise", **aut
 
         reconnect_all(worker, **{"psycopg2.Connection": {"*": pw, "analytics_db": pw2}})
 
-    A credential is typically a password string or a dict of extra connection arguments.
+    A credential is typically a password string or a dict of extra connection arguments. A
+    dict is read per attribute when it has a ``"*"`` key or a key equal to the attribute's
+    name; otherwise it is the credential itself.
 
     Args:
         obj: The object (typically fresh from :func:`deserialize`).
