@@ -365,6 +365,15 @@ class LeavesAThread(Skprocess):
         return "delivered"
 
 
+class SharedCounter(Skprocess):
+    def __init__(self, share: Any, runs: int) -> None:
+        self.share = share
+        self.process_config.runs = runs
+
+    def __run__(self) -> None:
+        self.share.counter += 1
+
+
 class Uncarriable:
     def __reduce__(self) -> Any:
         raise TypeError("this object refuses to be serialized")
@@ -738,6 +747,20 @@ def test_garbage_collected_process_is_cleaned_up(start_method: str) -> None:
     del p
     gc.collect()
     child.wait(timeout=WAIT)
+
+
+def test_share_travels_inside_an_skprocess(start_method: str) -> None:
+    from suitkaise.processing import Share
+
+    with Share() as share:
+        share.counter = 0
+        workers = [configured(SharedCounter(share, 20), start_method) for _ in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            assert w.wait(WAIT)
+            assert w.status == "finished", w.error
+        assert share.counter == 40
 
 
 # --------------------------------------------------------------------------- config
