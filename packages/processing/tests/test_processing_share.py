@@ -425,6 +425,7 @@ def test_common_statements_cost_one_round_trip(share: Share) -> None:
     share.stats = Stats()
     share.items.append(0)  # the first look at a path learns what lives there
     share.d.get("k")
+    share.stats.hit(0)
 
     def round_trips(statement: Any) -> int:
         before = client.requests
@@ -455,6 +456,13 @@ def test_common_statements_cost_one_round_trip(share: Share) -> None:
     assert round_trips(read) == 1
     assert round_trips(read_item) == 1
     assert round_trips(word_count) == 2
+
+    def nested_attribute() -> None:
+        share.stats.hits += 1
+        share.stats.hits = share.stats.hits * 2
+
+    assert round_trips(nested_attribute) == 3  # AUGMENT, GET, SET
+    assert share.stats.hits == 2
     assert (share.counter, share.d["k"], share.items) == (1, 1, [0, 1])
     assert share.d == {"k": 1, "w": 0}
 

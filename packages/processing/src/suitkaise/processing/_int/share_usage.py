@@ -16,8 +16,10 @@ followed by a method load (``LOAD_METHOD`` on 3.11, ``LOAD_ATTR`` with its metho
 so ``share.items`` is only the receiver of a call. The Share returns a proxy at once (when it has
 seen what lives at that path before; a timer needs its own proxy class), and the method load
 returns a callable proxy, so the call is one ``CALL`` request. Likewise when the loaded value is
-only subscripted with a constant or variable key (``share.counts[word] += 1``,
-``share.d["k"]``, ``share.d[k] = v``): the subscript is the only request. The coordinator resolves the path
+only the container of the next step: an attribute (``share.stats.hits``, ``share.stats.hits +=
+1``, ``share.stats.hits = 0``) or a subscript with a constant or variable key
+(``share.counts[word] += 1``, ``share.d["k"]``, ``share.d[k] = v``): the last step is the only
+request. The coordinator resolves the path
 when the call runs, so this is exact even if the object was replaced in between.
 
 These are only shortcuts. When the bytecode does not match exactly (another Python version, an
@@ -126,11 +128,23 @@ def _analyse(code: CodeType, offset: int) -> int:
             return AUGMENT
     else:
         return PLAIN
-    if following is not None and _is_method_load(following):
-        return RECEIVER
+    if following is None:
+        return PLAIN
+    if following.opname in _ATTRIBUTE_OPS or _is_method_load(following):
+        return RECEIVER  # x.name.attr, x.name.attr = v, del x.name.attr, x.name.method()
+    if (
+        _is_op(following, "COPY", 1)
+        and index + 2 < len(instrs)
+        and instrs[index + 2].opname == "LOAD_ATTR"
+        and _augmented_attr(instrs, index + 2)
+    ):
+        return RECEIVER  # x.name.attr op= v
     if _subscripted_next(instrs, index):
-        return RECEIVER
+        return RECEIVER  # x.name[key], x.name[key] = v, del x.name[key], x.name[key] op= v
     return PLAIN
+
+
+_ATTRIBUTE_OPS = frozenset({"LOAD_ATTR", "STORE_ATTR", "DELETE_ATTR"})
 
 
 # Loads that push exactly one value and run no user code: a subscript key.
