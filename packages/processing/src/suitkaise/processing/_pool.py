@@ -19,7 +19,6 @@ Non-goals: priorities between concurrent calls; sharing workers between pools.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import multiprocessing
 import os
@@ -29,7 +28,6 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from concurrent.futures import Future
 from typing import Any
 
 from suitkaise.processing._errors import ResultTimeoutError
@@ -528,6 +526,8 @@ class AsyncResultIterator(AsyncIterator[Any]):
         return self
 
     async def __anext__(self) -> Any:
+        import asyncio
+
         if self._iterator is None:
             self._iterator = await asyncio.to_thread(self._start)
         value = await asyncio.to_thread(next, self._iterator, _END)
@@ -547,4 +547,3 @@ def _set_public_module() -> None:
 
 
 _set_public_module()
-_ = Future  # re-exported in docs: background() returns a concurrent.futures.Future
