@@ -266,6 +266,15 @@ _clients_lock = threading.Lock()
 _CLIENTS_KEPT = 32
 
 
+def _renew_lock_in_child() -> None:
+    # A fork while another thread held the lock would leave it held forever in the child.
+    global _clients_lock
+    _clients_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_renew_lock_in_child)
+
+
 def client_for(address: str, authkey: bytes, key: bytes) -> ShareClient:
     """The one client of this process for the Share at ``address`` (cached per process)."""
     with _clients_lock:

@@ -15,7 +15,6 @@ measure in the calling process, and only the finished measurement is sent (``add
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -277,17 +276,16 @@ class _LocalTimers:
     """Per-process local timers of TimerProxy objects, one per Share path."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._timers: dict[Path, Any] = {}
 
     def get(self, path: Path) -> Any:
-        with self._lock:
-            timer = self._timers.get(path)
-            if timer is None:
-                from suitkaise.sktime import Sktimer
+        timer = self._timers.get(path)
+        if timer is None:
+            from suitkaise.sktime import Sktimer
 
-                timer = self._timers[path] = Sktimer()
-            return timer
+            # setdefault is atomic: two threads racing here end up with the same timer.
+            timer = self._timers.setdefault(path, Sktimer())
+        return timer
 
 
 def make_proxy(client: ShareClient, path: Path, info: TypeInfo) -> Proxy:

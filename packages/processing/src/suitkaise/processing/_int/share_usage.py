@@ -33,14 +33,12 @@ from __future__ import annotations
 
 import dis
 import sys
-import threading
 from types import CodeType, FrameType
 from typing import Any
 
 from suitkaise.processing._int.share_protocol import INPLACE_OPS, Path, describe
 
 _cache: dict[CodeType, dict[int, int]] = {}
-_cache_lock = threading.Lock()
 _CACHE_LIMIT = 4096  # code objects; cleared when full (results are cheap to recompute)
 
 _METHOD_FLAG_IN_LOAD_ATTR = sys.version_info >= (3, 12)
@@ -193,10 +191,10 @@ def usage(frame: FrameType | None) -> int:
         result = _analyse(code, offset)
     except Exception:  # an unexpected code layout: take the ordinary path
         result = PLAIN
-    with _cache_lock:
-        if len(_cache) >= _CACHE_LIMIT:
-            _cache.clear()
-        _cache.setdefault(code, {})[offset] = result
+    # No lock (fork-safe): each dict operation is atomic, and a lost entry is recomputed.
+    if len(_cache) >= _CACHE_LIMIT:
+        _cache.clear()
+    _cache.setdefault(code, {})[offset] = result
     return result
 
 
