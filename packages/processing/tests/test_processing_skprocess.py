@@ -603,7 +603,7 @@ def test_fractional_timeout_interrupts_the_section(start_method: str) -> None:
     assert isinstance(error, TimeoutError)
     assert error.section == "run"
     assert error.timeout == 0.2
-    assert 0.15 < elapsed < 0.55  # interrupted, not run to the end
+    assert 0.15 < elapsed < 0.6  # interrupted: sleeping to the end takes at least 0.6 s
     assert p.timers.run.num_times == 0
 
 

@@ -81,7 +81,7 @@ def test_lives_exhausted_raises(tmp_path: Path) -> None:
 def test_timeout_on_the_main_thread_interrupts() -> None:
     start = time.monotonic()
     assert run_inline(Slow()) == ("handled", "ProcessTimeoutError", "run")
-    assert time.monotonic() - start < 0.35  # interrupted, not slept through
+    assert time.monotonic() - start < 0.4  # interrupted: the sleep alone takes 0.4 s
 
 
 def test_timeout_off_the_main_thread_is_detected_afterwards() -> None:
