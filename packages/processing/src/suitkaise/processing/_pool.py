@@ -541,9 +541,6 @@ class AsyncResultIterator(AsyncIterator[Any]):
             self._iterator.close()
 
 
-def _set_public_module() -> None:
-    for cls in (Pool, PoolMethod, StarPool, ResultIterator, AsyncResultIterator):
-        cls.__module__ = "suitkaise.processing"
-
-
-_set_public_module()
+# Only Pool is exported; the helper types it returns keep their real module, so that their
+# qualified names resolve.
+Pool.__module__ = "suitkaise.processing"
