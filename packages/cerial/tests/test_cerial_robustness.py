@@ -205,3 +205,13 @@ def test_large_raw_payloads_roundtrip_and_damage_is_caught() -> None:
     damaged = bytearray(signed)
     damaged[len(damaged) // 2] ^= 0x01  # inside a raw block: the HMAC covers it
     _expect_deserialization_error(bytes(damaged), key=b"k")
+
+
+def test_failure_deep_inside_deep_object_names_path() -> None:
+    x: list = [(i for i in range(2))]
+    for _ in range(5_000):
+        x = [x]
+    with pytest.raises(cerial.SerializationError) as info:
+        cerial.serialize(x)
+    assert info.value.path is not None and info.value.path.endswith("[0][0][0]")
+    assert info.value.type_name == "builtins.generator"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copyreg
 import hmac
+import os
 import pickle
 import sys
 import threading
@@ -76,8 +77,18 @@ class CerialPickler(cloudpickle.Pickler):  # type: ignore[misc]
 # interpreter's recursion limit. When that happens we retry once in a thread with a large stack
 # and a raised limit, so cerial goes deeper than plain pickle; beyond that, a clear error.
 _DEEP_LIMIT = 100_000
-_DEEP_STACK = 512 * 1024 * 1024
+_DEEP_STACKS = (512 << 20, 256 << 20, 64 << 20)  # the first size the platform accepts
 _deep_lock = threading.Lock()
+
+
+def _reinit_after_fork() -> None:
+    # a fork while another thread held the lock must not leave the child deadlocked
+    global _deep_lock
+    _deep_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_after_fork)
 
 
 class _Chunks(list[bytes]):
@@ -117,7 +128,20 @@ def _is_recursion(exc: BaseException) -> bool:
     return False
 
 
+_TOO_DEEP = "nesting too deep"
+
+
+def _set_big_stack() -> None:
+    for size in _DEEP_STACKS:
+        try:
+            threading.stack_size(size)
+            return
+        except (ValueError, RuntimeError):
+            continue
+
+
 def _dump_deep(obj: Any) -> _Chunks:
+    """Retry in a thread with a big stack; return the chunks or raise what the pickler raised."""
     result: list[BaseException] = []
     out = _Chunks()
 
@@ -131,7 +155,7 @@ def _dump_deep(obj: Any) -> _Chunks:
         old_limit = sys.getrecursionlimit()
         old_stack = threading.stack_size()
         try:
-            threading.stack_size(_DEEP_STACK)
+            _set_big_stack()
             sys.setrecursionlimit(max(old_limit, _DEEP_LIMIT))
             t = threading.Thread(target=run, name="cerial-deep-serialize")
             t.start()
@@ -144,10 +168,11 @@ def _dump_deep(obj: Any) -> _Chunks:
         if _is_recursion(exc):
             raise SerializationError(
                 f"object is nested too deeply to serialize (more than about {_DEEP_LIMIT // 2} "
-                "levels); flatten it or serialize it in parts",
+                "levels, or a __reduce__ whose arguments lead back to the object itself); "
+                "flatten it or serialize it in parts",
                 path=None,
                 type_name=_registry.qualname(type(obj)),
-                reason="nesting too deep",
+                reason=_TOO_DEEP,
                 hint="flatten the structure or serialize it in parts",
             ) from None
         raise exc
@@ -201,7 +226,14 @@ def dumps(obj: Any, key: bytes | None) -> bytes:
         _dump_into(out, obj)
     except Exception as exc:
         if _is_recursion(exc):
-            out = _dump_deep(obj)
+            try:
+                out = _dump_deep(obj)
+            except Exception as deep_exc:
+                if isinstance(deep_exc, SerializationError) and deep_exc.reason == _TOO_DEEP:
+                    raise
+                from suitkaise.cerial._walk import raise_for
+
+                raise_for(obj, deep_exc)
         else:
             from suitkaise.cerial._walk import raise_for
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copyreg
 import importlib
+import os
 import threading
 import types
 from collections.abc import Callable
@@ -43,6 +44,15 @@ _user_names: dict[str, Reducer] = {}
 
 _cache: dict[type, Any] = {}
 _lock = threading.Lock()
+
+
+def _reinit_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_after_fork)
 _PROTOCOL_NAMES = ("__reduce__", "__reduce_ex__", "__getstate__")
 
 
