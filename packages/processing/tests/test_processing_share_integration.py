@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 from suitkaise.processing import Pool, Share, Skprocess
 from suitkaise.sktime import Sktimer, TimeThis
@@ -74,3 +77,60 @@ def test_share_as_star_arguments(start_method: str) -> None:
         share.total = 0
         assert pool.star().map(pool_args, [(share, x) for x in range(30)]) == list(range(30))
         assert share.total == sum(range(30))
+
+
+MAIN_SCRIPT = """
+import sys
+from suitkaise.processing import Pool, Share, Skprocess
+
+
+class Tally:  # defined in __main__: carried by value to the coordinator and the workers
+    def __init__(self):
+        self.seen = []
+
+    def add(self, who):
+        self.seen.append(who)
+
+
+def work(item):
+    share, x = item
+    share.tally.add(x)
+    share.count += 1
+    return x * 2
+
+
+class Bump(Skprocess):
+    def __init__(self, share):
+        self.share = share
+        self.process_config.runs = 3
+
+    def __run__(self):
+        self.share.count += 10
+
+
+if __name__ == "__main__":
+    method = sys.argv[1]
+    with Share(start_method=method) as share, Pool(2, start_method=method) as pool:
+        share.tally = Tally()
+        share.count = 0
+        doubled = pool.map(work, [(share, x) for x in range(8)])
+        bump = Bump(share)
+        bump.process_config.start_method = method
+        bump.run()
+        print(doubled == [x * 2 for x in range(8)], sorted(share.tally.seen), share.count)
+"""
+
+
+def test_main_defined_classes_with_pool_and_skprocess(tmp_path: Path, start_method: str) -> None:
+    script = tmp_path / "share_main.py"
+    script.write_text(MAIN_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script), start_method],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True [0, 1, 2, 3, 4, 5, 6, 7] 38"
+    assert "Traceback" not in done.stderr and "resource_tracker" not in done.stderr
