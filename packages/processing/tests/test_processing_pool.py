@@ -82,6 +82,14 @@ def kill_self_on_two(x: int) -> int:
     return x
 
 
+def segfault_on_four(x: int) -> int:
+    if x == 4:
+        import ctypes
+
+        ctypes.string_at(0)  # reads address 0: SIGSEGV
+    return x
+
+
 def slow_on_one(x: int) -> int:
     if x == 1:
         time.sleep(60)
@@ -541,6 +549,10 @@ def test_worker_crash_raises_and_pool_recovers(start_method: str) -> None:
         with pytest.raises(ProcessCrashError) as info:
             pool.map(kill_self_on_two, range(8))
         assert info.value.signal_name == "SIGKILL"
+        with pytest.raises(ProcessCrashError) as info:
+            pool.unordered_map(segfault_on_four, range(8))
+        assert info.value.signal_name == "SIGSEGV"
+        assert info.value.item_index == 4  # type: ignore[attr-defined]
         assert pool.map(square, range(10)) == [x * x for x in range(10)]
         assert len(pool.pids) == 2 and set(pool.pids) != pids
 
