@@ -54,6 +54,11 @@ def sleepy_square(x: int) -> int:
     return x * x
 
 
+def nap(x: int) -> int:
+    time.sleep(0.001)
+    return x
+
+
 def pid_of(_: object) -> int:
     return os.getpid()
 
@@ -383,6 +388,17 @@ def test_imap_with_infinite_generator_is_lazy(start_method: str) -> None:
         assert produced[0] == last, "the pool kept pulling from the generator"
         assert produced[0] < 200_000
         results.close()
+        # With ~1 ms items, batches hold at most ~250 items, so the look-ahead window is a few
+        # thousand items: far below what an unbounded producer would have reached.
+        produced = [0]
+        with pool.imap(nap, counting(None, produced)) as napping:
+            assert [next(napping) for _ in range(20)] == list(range(20))
+            last = -1
+            while produced[0] != last and time.monotonic() < deadline + WAIT:
+                last = produced[0]
+                time.sleep(0.5)  # bounded poll: wait until the producer count settles
+            assert produced[0] == last
+            assert produced[0] < 5_000
         # unordered_imap as well, and the pool is still usable afterwards
         with pool.unordered_imap(square, counting(None, [0])) as unordered:
             assert len([next(unordered) for _ in range(20)]) == 20
