@@ -246,6 +246,9 @@ class Supervisor:
         """Wait up to ``timeout`` for one event and handle it; True if something happened."""
         proc, up = self.proc, self.up
         assert proc is not None and up is not None and up.recv_conn is not None
+        if not self.up_eof and up.recv_conn.poll(0):  # fast path: a message is waiting
+            self._receive(up)
+            return True
         backstop = self.block.seconds_to_deadline()
         if backstop is not None:
             backstop += 0.01
