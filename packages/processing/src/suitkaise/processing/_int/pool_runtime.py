@@ -120,8 +120,14 @@ class PoolRuntime:
         self.broken: BaseException | None = None
         self.stopped = False
         self._refusing = False  # set under _lock once the scheduler stops reading commands
-        for _ in range(workers):
-            self._workers.append(self._start_worker())
+        try:
+            for _ in range(workers):
+                self._workers.append(self._start_worker())
+        except BaseException:  # e.g. out of processes: release what was started, then raise
+            for worker in self._workers:
+                self._release(worker, kill=True)
+            self._close_wake_pipe()
+            raise
         self._thread = threading.Thread(target=self._run, name="suitkaise-pool", daemon=True)
         self._thread.start()
 
@@ -186,6 +192,10 @@ class PoolRuntime:
         )
         try:
             proc.start()
+        except BaseException:
+            PARENT_CONNECTIONS.discard(parent_conn)
+            parent_conn.close()
+            raise
         finally:
             child_conn.close()
         return _Worker(proc, parent_conn, ctrl)
