@@ -105,6 +105,24 @@ def returns_lock(_: object) -> object:
     return threading.Lock()
 
 
+def _explode_in(pid: int) -> str:
+    if os.getpid() == pid:
+        raise ValueError("this object cannot be loaded in the caller")
+    return "loaded"
+
+
+class LoadsOnlyElsewhere:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_explode_in, (self.pid,))
+
+
+def returns_unloadable(pid: int) -> LoadsOnlyElsewhere:
+    return LoadsOnlyElsewhere(pid)
+
+
 def unpicklable_result(_: object) -> object:
     return (i for i in range(3))  # generators cannot be serialized
 
@@ -536,6 +554,9 @@ def test_unpicklable_result_and_item_are_reported(start_method: str) -> None:
         with pytest.raises(Exception) as info2:
             pool.map(square, [1, 2, (i for i in range(3)), 4])
         assert info2.value.item_index == 2  # type: ignore[attr-defined]
+        with pytest.raises(Exception, match="could not be loaded") as info3:
+            pool.map(returns_unloadable, [os.getpid()])
+        assert info3.value.item_index == 0  # type: ignore[attr-defined]
         assert pool.map(square, [5]) == [25]
 
 

@@ -322,9 +322,7 @@ class PoolRuntime:
         if message is None:  # an item cannot be serialized: find it and fail the job there
             position = self._unsendable(job, indices, items)
             indices, items = indices[:position], items[:position]
-            if not items or job.mode != "imap":
-                for index, item in zip(indices, items):
-                    job.redo.append((index, item))
+            if not items or job.mode != "imap":  # only imap still wants the items before it
                 self._check_finished(job)
                 return False
             message = self._encode(batch_id, job, fn_bytes, worker.drops, items)
@@ -397,7 +395,16 @@ class PoolRuntime:
             return True  # the job was cancelled or finished meanwhile
         from suitkaise.processing._int.remote_errors import load_exception
 
-        _, results, error, elapsed, cancelled = self._cerial.deserialize(data, key=self._key)
+        try:
+            _, results, error, elapsed, cancelled = self._cerial.deserialize(data, key=self._key)
+        except Exception as exc:  # e.g. a result whose class cannot be loaded in this process
+            exc.add_note(
+                f"the results of items {batch.indices[0]}-{batch.indices[-1]} could not be "
+                f"loaded in the calling process"
+            )
+            job.fail(batch.indices[0], exc, remote=False)
+            self._check_finished(job)
+            return True
         if cancelled:
             return True
         job.record_timing(len(results) + (error is not None), elapsed, len(data))
