@@ -497,3 +497,21 @@ def test_big_values_round_trip(share: Share) -> None:
     assert sum(share.numbers) == sum(range(100_000))
     assert share.numbers[-1] == 99_999
     assert len(share.snapshot()["numbers"]) == 100_000
+
+
+def test_connection_fallback_used_where_sockets_are_not_available(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Windows has no AF_UNIX in multiprocessing: messages then go through the Connection
+    # itself. Named pipes do not exist here, so this runs that message path over AF_UNIX
+    # (the coordinator is forked, so it inherits the switch).
+    from suitkaise.processing._int import share_transport
+
+    monkeypatch.setattr(share_transport, "RAW_SOCKETS", False)
+    with Share(start_method="fork") as share:
+        share.counter = 0
+        share.counter += 2
+        share.items = [1]
+        share.items.append(2)
+        share.blob = b"x" * 200_000
+        assert (share.counter, share.items, len(share.blob)) == (2, [1, 2], 200_000)

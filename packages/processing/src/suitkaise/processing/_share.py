@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import sys
-import tempfile
 import weakref
 from multiprocessing.connection import wait
 from types import TracebackType
@@ -30,6 +29,7 @@ from suitkaise.processing._int.share_protocol import (
     SNAPSHOT,
     UNLOCK,
 )
+from suitkaise.processing._int.share_transport import new_address
 from suitkaise.processing._int.share_usage import usage
 
 __all__ = ["Share"]
@@ -80,8 +80,7 @@ class Share:
         from suitkaise.processing._int.share_coordinator import run_coordinator
 
         ctx: Any = multiprocessing.get_context(start_method)
-        directory = tempfile.mkdtemp(prefix="suitkaise-share-")  # mode 0700: only this user
-        address = os.path.join(directory, "sock")
+        address, directory = new_address()  # POSIX: a socket in a private 0700 directory
         authkey = secrets.token_bytes(32)
         key = secrets.token_bytes(32)
         reader, writer = ctx.Pipe(duplex=False)
@@ -94,7 +93,7 @@ class Share:
         try:
             process.start()
         except BaseException:
-            shutil.rmtree(directory, ignore_errors=True)
+            _remove(directory)
             reader.close()
             writer.close()
             raise
@@ -304,7 +303,7 @@ def _client_share(address: str, authkey: bytes, key: bytes) -> Share:
 def _shut_down(
     process: multiprocessing.process.BaseProcess,
     client: ShareClient,
-    directory: str,
+    directory: str | None,
     owner_pid: int,
 ) -> None:
     """Stop the coordinator (only in the process that started it) and remove its files."""
@@ -326,7 +325,12 @@ def _shut_down(
     client.stopped = True
     client.close()
     forget_client(client.address)
-    shutil.rmtree(directory, ignore_errors=True)
+    _remove(directory)
+
+
+def _remove(directory: str | None) -> None:
+    if directory is not None:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 Share.__module__ = "suitkaise.processing"

@@ -59,7 +59,7 @@ from suitkaise.processing._int.share_protocol import (
     Step,
     TypeInfo,
 )
-from suitkaise.processing._int.share_transport import Channel
+from suitkaise.processing._int.share_transport import FAMILY, Channel
 
 # Values of these types (and their subclasses: enums, namedtuples, numpy.float64) are returned
 # by value: they are immutable, so a copy behaves exactly like the shared value. Everything
@@ -351,7 +351,8 @@ def run_coordinator(address: str, authkey: bytes, key: bytes, ready: Connection)
     """Entry point of the coordinator process (the ``target`` of its ``Process``).
 
     Args:
-        address: Path of the AF_UNIX socket to listen on (inside a private 0700 directory).
+        address: Where to listen: an AF_UNIX socket path inside a private 0700 directory
+            (POSIX), or a named pipe (Windows).
         authkey: Secret every client must prove it knows (``multiprocessing`` handshake).
         key: Secret that signs every request and reply (cerial ``key=``).
         ready: Write end of a pipe; receives ``None`` once clients can connect, or the text of
@@ -365,7 +366,7 @@ def run_coordinator(address: str, authkey: bytes, key: bytes, ready: Connection)
     inside_coordinator.add(address)
     try:
         coordinator = Coordinator(key)
-        listener = Listener(address, family="AF_UNIX", authkey=authkey)
+        listener = Listener(address, family=FAMILY, authkey=authkey)
     except BaseException as exc:
         ready.send(f"{type(exc).__name__}: {exc}")
         ready.close()
@@ -376,7 +377,8 @@ def run_coordinator(address: str, authkey: bytes, key: bytes, ready: Connection)
     threading.Thread(target=_watch_parent, args=(coordinator,), daemon=True).start()
     coordinator.stopped.wait()
     listener.close()  # unlinks the socket file
-    try:
-        os.rmdir(os.path.dirname(address))  # the owner also tries; whoever is last wins
-    except OSError:
-        pass
+    if FAMILY == "AF_UNIX":
+        try:
+            os.rmdir(os.path.dirname(address))  # the owner also tries; whoever is last wins
+        except OSError:
+            pass

@@ -1,11 +1,16 @@
-"""The Share's wire: authenticated AF_UNIX connections carrying length-prefixed messages.
+"""The Share's wire: authenticated connections carrying one message per request or reply.
 
 Connections are opened and accepted with ``multiprocessing.connection`` (its HMAC challenge
-proves that the peer knows the Share's authkey), then used as plain sockets. Each message is a
-4-byte big-endian length and the bytes. Requests and replies strictly alternate on a
-connection, so a small message is read with one ``recv`` call; ``Connection.recv_bytes`` always
-makes two (header, then body), and on a ~10 microsecond round trip that difference is about a
-third of the time.
+proves that the peer knows the Share's authkey). On POSIX the address is an AF_UNIX socket in a
+private 0700 directory, and after the handshake the connection is used as a plain socket: each
+message is a 4-byte big-endian length and the bytes. Requests and replies strictly alternate on
+a connection, so a small message is read with one ``recv`` call; ``Connection.recv_bytes``
+always makes two (header, then body), and on a ~10 microsecond round trip that difference is
+about a third of the time.
+
+On Windows (no AF_UNIX in ``multiprocessing``) the address is a named pipe and messages use the
+``Connection`` itself. That branch is written for the supported platforms but is not exercised
+by this repository's tests, which run on Linux.
 """
 
 from __future__ import annotations
@@ -13,9 +18,13 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import tempfile
 from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client, Connection
+from multiprocessing.connection import Client, Connection, arbitrary_address
 
+POSIX = os.name == "posix"
+FAMILY = "AF_UNIX" if POSIX else "AF_PIPE"
+RAW_SOCKETS = POSIX  # False: messages go through the Connection itself (named pipes)
 _HEADER = struct.Struct("!I")
 _FIRST_READ = 65536
 
@@ -23,16 +32,24 @@ _FIRST_READ = 65536
 class Channel:
     """One authenticated connection, used by one thread at a time."""
 
-    __slots__ = ("_sock",)
+    __slots__ = ("_conn", "_sock")
 
     def __init__(self, conn: Connection) -> None:
-        # Take the socket over from the Connection (its handshake is done).
-        self._sock = socket.socket(fileno=os.dup(conn.fileno()))
-        conn.close()
+        if RAW_SOCKETS:
+            # Take the socket over from the Connection (its handshake is done).
+            self._sock: socket.socket | None = socket.socket(fileno=os.dup(conn.fileno()))
+            self._conn: Connection | None = None
+            conn.close()
+        else:
+            self._sock = None
+            self._conn = conn
 
     def send(self, data: bytes) -> None:
         """Send one message."""
-        if len(data) < _FIRST_READ:
+        if self._sock is None:
+            assert self._conn is not None
+            self._conn.send_bytes(data)
+        elif len(data) < _FIRST_READ:
             self._sock.sendall(_HEADER.pack(len(data)) + data)
         else:  # no copy of a big payload
             self._sock.sendall(_HEADER.pack(len(data)))
@@ -46,6 +63,11 @@ class Channel:
             TimeoutError: ``timeout`` passed first (only when a timeout is given).
         """
         sock = self._sock
+        if sock is None:
+            assert self._conn is not None
+            if timeout is not None and not self._conn.poll(timeout):
+                raise TimeoutError("no reply in time")
+            return self._conn.recv_bytes()
         if timeout is not None:
             sock.settimeout(timeout)
         chunk = sock.recv(_FIRST_READ)
@@ -76,13 +98,16 @@ class Channel:
 
     def close(self) -> None:
         """Close the connection."""
-        self._sock.close()
+        if self._sock is not None:
+            self._sock.close()
+        elif self._conn is not None:
+            self._conn.close()
 
     def __del__(self) -> None:
         # A thread's channel is dropped when the thread ends (and a forked child drops the
         # copy it inherited): close it quietly, as multiprocessing's Connection does.
         try:
-            self._sock.close()
+            self.close()
         except Exception:
             pass
 
@@ -93,7 +118,19 @@ def connect(address: str, authkey: bytes) -> Channel:
     Raises:
         OSError, EOFError, AuthenticationError: The coordinator is gone or refused us.
     """
-    return Channel(Client(address, family="AF_UNIX", authkey=authkey))
+    return Channel(Client(address, family=FAMILY, authkey=authkey))
 
 
-__all__ = ["AuthenticationError", "Channel", "connect"]
+def new_address() -> tuple[str, str | None]:
+    """A fresh address for a coordinator, and the private directory holding it (POSIX).
+
+    The directory is made by ``tempfile.mkdtemp`` with mode 0700, so other users of the
+    machine cannot reach the socket inside it.
+    """
+    if POSIX:
+        directory = tempfile.mkdtemp(prefix="suitkaise-share-")
+        return os.path.join(directory, "sock"), directory
+    return arbitrary_address(FAMILY), None
+
+
+__all__ = ["FAMILY", "AuthenticationError", "Channel", "connect", "new_address"]
