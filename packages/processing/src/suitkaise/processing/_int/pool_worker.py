@@ -102,6 +102,7 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
         slots[POSITION] = 0
         slots[RUNNING] = batch_id  # from here on a crash is blamed on this batch
         results: list[Any] = []
+        items: Any = ()
         error: tuple[int, dict[str, Any]] | None = None
         cancelled = False
         try:
@@ -136,7 +137,12 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
             except BaseException as exc:
                 error = (position, dump_exception(exc))
         elapsed = time.perf_counter() - started
-        conn.send_bytes(_reply(cerial, key, batch_id, results, error, elapsed, cancelled))
+        reply = _reply(cerial, key, batch_id, results, error, elapsed, cancelled)
+        del results, items
+        try:
+            conn.send_bytes(reply)
+        except OSError:  # the parent has gone away
+            return
 
 
 def _reply(
