@@ -277,3 +277,23 @@ def test_reconnect_all_walks_tuples_sets_slots_cycles() -> None:
     assert out["slots"].r == ("live", 1)
     assert out["self"] is out
     assert cerial.reconnect_all(R(5)) == ("live", 5)
+
+
+def test_reconnect_all_on_a_very_deep_object() -> None:
+    class R(cerial.Reconnector):
+        auth_key = "tests.Deep"
+
+        def reconnect(self, auth=None):
+            return "live"
+
+    class Node:
+        def __init__(self, nxt):
+            self.nxt = nxt
+
+    chain = Node(R())
+    for _ in range(5_000):
+        chain = Node(chain)
+    out = cerial.reconnect_all(roundtrip(chain))
+    while isinstance(out, Node):
+        out = out.nxt
+    assert out == "live"

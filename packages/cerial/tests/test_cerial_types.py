@@ -220,6 +220,7 @@ def test_local_class_keeps_everything() -> None:
             return self.__private()
 
     out = roundtrip(Local(4))
+    assert type(out) is Local  # isinstance holds within one process
     assert out == Local(4)
     assert repr(out) == "Local(4)"
     assert out.double == 8

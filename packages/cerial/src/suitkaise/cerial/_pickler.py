@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import copyreg
 import hmac
-import os
 import pickle
-import sys
-import threading
 import zlib
 from types import FunctionType
 from typing import Any
@@ -26,6 +23,7 @@ from typing import Any
 import cloudpickle
 
 from suitkaise.cerial import _format, _handlers, _registry  # noqa: F401  (_handlers fills the registry)
+from suitkaise.cerial._deep import DEEP_LIMIT, is_recursion, run_deep
 from suitkaise.cerial._errors import DeserializationError, SerializationError
 from suitkaise.cerial._handlers.functions import share_cells as _share_cells
 
@@ -73,24 +71,6 @@ class CerialPickler(cloudpickle.Pickler):  # type: ignore[misc]
         return r(obj)
 
 
-# Deep objects: the C pickler recurses once or twice per nesting level and stops at the
-# interpreter's recursion limit. When that happens we retry once in a thread with a large stack
-# and a raised limit, so cerial goes deeper than plain pickle; beyond that, a clear error.
-_DEEP_LIMIT = 100_000
-_DEEP_STACKS = (512 << 20, 256 << 20, 64 << 20)  # the first size the platform accepts
-_deep_lock = threading.Lock()
-
-
-def _reinit_after_fork() -> None:
-    # a fork while another thread held the lock must not leave the child deadlocked
-    global _deep_lock
-    _deep_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reinit_after_fork)
-
-
 class _Chunks(list[bytes]):
     """The pickler's output file: keeps the chunks it writes, without copying them.
 
@@ -117,57 +97,18 @@ def _dump_into(out: _Chunks, obj: Any) -> None:
     _Pickler_dump(p, obj)
 
 
-def _is_recursion(exc: BaseException) -> bool:
-    seen = 0
-    e: BaseException | None = exc
-    while e is not None and seen < 5:
-        if isinstance(e, RecursionError):
-            return True
-        e = e.__cause__ or e.__context__
-        seen += 1
-    return False
-
-
 _TOO_DEEP = "nesting too deep"
-
-
-def _set_big_stack() -> None:
-    for size in _DEEP_STACKS:
-        try:
-            threading.stack_size(size)
-            return
-        except (ValueError, RuntimeError):
-            continue
 
 
 def _dump_deep(obj: Any) -> _Chunks:
     """Retry in a thread with a big stack; return the chunks or raise what the pickler raised."""
-    result: list[BaseException] = []
     out = _Chunks()
-
-    def run() -> None:
-        try:
-            _dump_into(out, obj)
-        except BaseException as e:  # handed back to the calling thread
-            result.append(e)
-
-    with _deep_lock:
-        old_limit = sys.getrecursionlimit()
-        old_stack = threading.stack_size()
-        try:
-            _set_big_stack()
-            sys.setrecursionlimit(max(old_limit, _DEEP_LIMIT))
-            t = threading.Thread(target=run, name="cerial-deep-serialize")
-            t.start()
-            t.join()
-        finally:
-            threading.stack_size(old_stack)
-            sys.setrecursionlimit(old_limit)
-    if result:
-        exc = result[0]
-        if _is_recursion(exc):
+    try:
+        run_deep(lambda: _dump_into(out, obj))
+    except Exception as exc:
+        if is_recursion(exc):
             raise SerializationError(
-                f"object is nested too deeply to serialize (more than about {_DEEP_LIMIT // 2} "
+                f"object is nested too deeply to serialize (more than about {DEEP_LIMIT // 2} "
                 "levels, or a __reduce__ whose arguments lead back to the object itself); "
                 "flatten it or serialize it in parts",
                 path=None,
@@ -175,7 +116,7 @@ def _dump_deep(obj: Any) -> _Chunks:
                 reason=_TOO_DEEP,
                 hint="flatten the structure or serialize it in parts",
             ) from None
-        raise exc
+        raise
     return out
 
 
@@ -225,7 +166,7 @@ def dumps(obj: Any, key: bytes | None) -> bytes:
     try:
         _dump_into(out, obj)
     except Exception as exc:
-        if _is_recursion(exc):
+        if is_recursion(exc):
             try:
                 out = _dump_deep(obj)
             except Exception as deep_exc:

@@ -232,7 +232,15 @@ def reconnect_all(obj: Any, *, errors: Literal["raise", "keep"] = "raise", **aut
     if errors not in ("raise", "keep"):
         raise ValueError(f"errors must be 'raise' or 'keep', not {errors!r}")
     root = type(obj).__name__
-    return _Reviver(errors, auth).revive(obj, root, None)
+    try:
+        return _Reviver(errors, auth).revive(obj, root, None)
+    except RecursionError:
+        # a very deep object: once more with a big stack. Reconnectors the first attempt
+        # revived inside lists, dicts and objects are already replaced; ones inside tuples are
+        # reconnected again (the first connection is dropped).
+        from suitkaise.cerial._deep import run_deep
+
+        return run_deep(lambda: _Reviver(errors, auth).revive(obj, root, None))
 
 
 reconnect_all.__module__ = "suitkaise.cerial"
