@@ -20,7 +20,8 @@ import socket
 import struct
 import tempfile
 from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client, Connection, arbitrary_address
+from multiprocessing import connection as _mp_connection
+from multiprocessing.connection import Client, Connection
 
 POSIX = os.name == "posix"
 FAMILY = "AF_UNIX" if POSIX else "AF_PIPE"
@@ -130,7 +131,10 @@ def new_address() -> tuple[str, str | None]:
     if POSIX:
         directory = tempfile.mkdtemp(prefix="suitkaise-share-")
         return os.path.join(directory, "sock"), directory
-    return arbitrary_address(FAMILY), None
+    # arbitrary_address is undocumented (and missing from typeshed) but is what
+    # multiprocessing's own Listener uses to name a fresh pipe.
+    address: str = _mp_connection.arbitrary_address(FAMILY)  # type: ignore[attr-defined]
+    return address, None
 
 
 __all__ = ["FAMILY", "AuthenticationError", "Channel", "connect", "new_address"]
