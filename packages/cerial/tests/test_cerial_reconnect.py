@@ -297,3 +297,42 @@ def test_reconnect_all_on_a_very_deep_object() -> None:
     while isinstance(out, Node):
         out = out.nxt
     assert out == "live"
+
+
+def test_listening_and_udp_sockets_rebind() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    payload = cerial.serialize([listener, udp])
+    addr_tcp, addr_udp = listener.getsockname(), udp.getsockname()
+    listener.close()
+    udp.close()  # the receiving side takes the addresses over
+    state = cerial.deserialize(payload)
+    assert "listening on" in repr(state[0]) and "bound to" in repr(state[1])
+    tcp2, udp2 = cerial.reconnect_all(state)
+    try:
+        assert tcp2.getsockname() == addr_tcp and udp2.getsockname() == addr_udp
+        with socket.create_connection(addr_tcp, timeout=5) as c:
+            conn, _ = tcp2.accept()
+            conn.close()
+            assert c.fileno() != -1
+    finally:
+        tcp2.close()
+        udp2.close()
+
+
+def test_thread_subclass_keeps_its_attributes() -> None:
+    class Worker(threading.Thread):
+        def __init__(self, n):
+            super().__init__(name=f"w{n}", daemon=True)
+            self.n = n
+            self.result = None
+
+        def run(self):
+            self.result = self.n * 2
+
+    t = cerial.reconnect_all(roundtrip(Worker(21)))
+    assert type(t).__name__ == "Worker" and t.name == "w21" and t.n == 21
+    t.start()
+    t.join(timeout=10)
+    assert t.result == 42

@@ -6,6 +6,7 @@ resource back; :func:`~suitkaise.cerial.reconnect_all` (or ``reconnector.reconne
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import threading
@@ -54,6 +55,8 @@ class SocketReconnector(Reconnector):
             return f"connected to {self.remote!r}"
         if self.listening:
             return f"listening on {self.local!r}"
+        if self.type == socket.SOCK_DGRAM and _is_bound(self.local):
+            return f"bound to {self.local!r}"
         return "unconnected"
 
     def reconnect(self, auth: Any = None) -> socket.socket:
@@ -66,12 +69,23 @@ class SocketReconnector(Reconnector):
             if self.remote is not None:
                 s.connect(self.remote)
             elif self.listening:
+                if os.name != "nt" and self.family != getattr(socket, "AF_UNIX", None):
+                    # as socket.create_server does: rebind despite TIME_WAIT connections
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind(self.local)
                 s.listen()
+            elif self.type == socket.SOCK_DGRAM and _is_bound(self.local):
+                s.bind(self.local)  # a UDP server: bound again to the same address
         except BaseException:
             s.close()
             raise
         return s
+
+
+def _is_bound(address: Any) -> bool:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return bool(address[1])  # (host, port, ...): port 0 means not bound
+    return bool(address)  # AF_UNIX path ('' when unbound)
 
 
 def reduce_socket(s: socket.socket) -> Any:
@@ -98,23 +112,9 @@ def reduce_socket(s: socket.socket) -> Any:
     )
 
 
-_THREAD_INTERNALS = frozenset(
-    {
-        "_target",
-        "_args",
-        "_kwargs",
-        "_name",
-        "_daemonic",
-        "_ident",
-        "_native_id",
-        "_tstate_lock",
-        "_started",
-        "_is_stopped",
-        "_initialized",
-        "_stderr",
-        "_invoke_excepthook",
-    }
-)
+# Attributes every Thread has after Thread.__init__ (they differ between Python versions):
+# the reconnector carries target, args, kwargs, name and daemon itself and none of these.
+_THREAD_INTERNALS = frozenset(vars(threading.Thread()))
 
 
 class ThreadReconnector(Reconnector):
