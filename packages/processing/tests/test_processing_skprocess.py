@@ -871,6 +871,42 @@ def test_main_module_classes_work_under_spawn(method: str, tmp_path: Path) -> No
     assert "leaked" not in done.stderr
 
 
+LOADED_ELSEWHERE = """
+from suitkaise.processing import Skprocess
+
+class FromAFile(Skprocess):
+    def __init__(self):
+        self.process_config.runs = 2
+
+    def _twice(self, x):
+        return 2 * x
+
+    def __run__(self):
+        self.last = self._twice(self.current_run)
+
+    def __result__(self):
+        return self.last
+"""
+
+
+def test_class_from_a_module_the_child_cannot_import(start_method: str, tmp_path: Path) -> None:
+    import importlib.util
+
+    path = tmp_path / "loaded_elsewhere.py"
+    path.write_text(LOADED_ELSEWHERE)
+    name = f"sk_loaded_elsewhere_{start_method}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # importable here, but not on the child's sys.path
+    try:
+        spec.loader.exec_module(module)
+        p = configured(module.FromAFile(), start_method)
+        assert p.run.timeout(WAIT)() == 2
+    finally:
+        del sys.modules[name]
+
+
 UNFINISHED = """
 import sys
 from suitkaise.processing import Skprocess

@@ -44,6 +44,7 @@ from suitkaise.processing._errors import (
 )
 from suitkaise.processing._int.child import child_main
 from suitkaise.processing._int.ipc import BadPayload, Channel, ControlBlock
+from suitkaise.processing._int.process_carry import carry_by_value_if_unimportable
 from suitkaise.processing._int.remote_errors import load_exception
 
 if TYPE_CHECKING:
@@ -141,6 +142,8 @@ class Supervisor:
 
         key = secrets.token_bytes(32)
         config = process.process_config
+        if multiprocessing.get_context(config.start_method).get_start_method() != "fork":
+            carry_by_value_if_unimportable(type(process))
         supervisor = cls(
             payload=cerial.serialize(process, key=key),
             key=key,
