@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from suitkaise.cerial import SerializationError
 from suitkaise.processing import RemoteTraceback, Share, ShareError
@@ -515,3 +517,75 @@ def test_connection_fallback_used_where_sockets_are_not_available(
         share.items.append(2)
         share.blob = b"x" * 200_000
         assert (share.counter, share.items, len(share.blob)) == (2, [1, 2], 200_000)
+
+
+# --------------------------------------------------------------------------- model-based
+
+_LIST_OPS = st.one_of(
+    st.tuples(st.just("append"), st.integers(-5, 5)),
+    st.tuples(st.just("pop"), st.none()),
+    st.tuples(st.just("insert"), st.tuples(st.integers(-3, 3), st.integers(-5, 5))),
+    st.tuples(st.just("setitem"), st.tuples(st.integers(-3, 3), st.integers(-5, 5))),
+    st.tuples(st.just("delitem"), st.integers(-3, 3)),
+    st.tuples(st.just("iadd"), st.lists(st.integers(-5, 5), max_size=3)),
+    st.tuples(st.just("remove"), st.integers(-5, 5)),
+    st.tuples(st.just("sort"), st.booleans()),
+    st.tuples(st.just("item_iadd"), st.tuples(st.integers(-3, 3), st.integers(-5, 5))),
+)
+
+
+def _apply_list_op(target: Any, op: str, arg: Any) -> Any:
+    if op == "append":
+        return target.append(arg)
+    if op == "pop":
+        return target.pop()
+    if op == "insert":
+        return target.insert(*arg)
+    if op == "setitem":
+        target[arg[0]] = arg[1]
+        return None
+    if op == "delitem":
+        del target[arg]
+        return None
+    if op == "iadd":
+        target += arg
+        return None
+    if op == "remove":
+        return target.remove(arg)
+    if op == "sort":
+        return target.sort(reverse=arg)
+    if op == "item_iadd":
+        target[arg[0]] += arg[1]
+        return None
+    raise AssertionError(op)
+
+
+def _outcome(func: Any) -> Any:
+    try:
+        return ("ok", func())
+    except Exception as exc:  # the same exception type and message on both sides
+        return ("error", type(exc), str(exc))
+
+
+@pytest.fixture(scope="module")
+def model_share() -> Iterator[Share]:
+    with Share() as s:
+        yield s
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(start=st.lists(st.integers(-5, 5), max_size=4), ops=st.lists(_LIST_OPS, max_size=12))
+def test_a_shared_list_behaves_like_a_list(
+    model_share: Share, start: list[int], ops: list[tuple[str, Any]]
+) -> None:
+    local = list(start)
+    model_share.items = list(start)
+    shared = model_share.items
+    for op, arg in ops:
+        expected = _outcome(lambda: _apply_list_op(local, op, arg))  # noqa: B023
+        got = _outcome(lambda: _apply_list_op(shared, op, arg))  # noqa: B023
+        assert got == expected, (op, arg)
+        assert model_share.items == local
+    assert list(model_share.items) == local and len(model_share.items) == len(local)
