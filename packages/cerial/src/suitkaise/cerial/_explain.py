@@ -42,7 +42,11 @@ def explain(obj: Any) -> str:
     try:
         for node in walk(obj, stop_at_error=False):
             t = type(node.obj)
-            if node.error is None and (t in ATOMS or node.path.endswith("<reconstructor>")):
+            if node.error is None and (
+                t in ATOMS
+                or node.path.endswith("<reconstructor>")
+                or (node.how == "by reference" and node.path.endswith(">"))  # e.g. <cls>
+            ):
                 continue
             name = _registry.qualname(t)
             if node.error is not None:

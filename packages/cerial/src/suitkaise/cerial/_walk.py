@@ -9,6 +9,7 @@ object with the same reducer the pickler would use.
 from __future__ import annotations
 
 import copyreg
+import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +85,15 @@ def _class_children(cls: type) -> list[tuple[str, Any]]:
     return out
 
 
+def _param_names(func: Any) -> list[str]:
+    """Positional parameter names of a reconstructor (``make_logger(name, level, ...)``)."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
 def _reduce_children(rv: Any) -> list[tuple[str, Any]]:
     if isinstance(rv, str) or not isinstance(rv, tuple):
         return []
@@ -103,8 +113,9 @@ def _reduce_children(rv: Any) -> list[tuple[str, Any]]:
                 out.append((f"<arg {i}>", a))
     else:
         out.append(("<reconstructor>", func))
+        names = _param_names(func)
         for i, a in enumerate(args or ()):
-            out.append((f"<arg {i}>", a))
+            out.append((f"<{names[i]}>" if i < len(names) else f"<arg {i}>", a))
     state = rv[2] if len(rv) > 2 else None
     if state is not None:
         parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
