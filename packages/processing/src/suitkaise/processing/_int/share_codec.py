@@ -30,14 +30,17 @@ _CERIAL = b"C"[0]
 _PLAIN_BUDGET = 512  # bigger messages go through cerial: the check must stay cheap
 
 
-def _mac(key: bytes, body: bytes | memoryview) -> bytes:
-    return hashlib.blake2s(body, key=key, digest_size=_MAC_LEN).digest()
-
-
 def is_plain(obj: Any, budget: int = _PLAIN_BUDGET) -> bool:
     """Return True if ``obj`` is plain data that the C pickler carries exactly like cerial."""
-    if type(obj) in _ATOMS:
+    cls = type(obj)
+    if cls in _ATOMS:
         return True
+    if cls is tuple and len(obj) < 8:  # most messages: a short tuple of atoms
+        for item in obj:
+            if type(item) not in _ATOMS:
+                break
+        else:
+            return True
     stack = [obj]
     while stack:
         item = stack.pop()
@@ -68,7 +71,7 @@ def encode(obj: Any, key: bytes) -> bytes:
         body = b"P" + pickle.dumps(obj, protocol=5)
     else:
         body = b"C" + cerial.serialize(obj)
-    return _mac(key, body) + body
+    return hashlib.blake2s(body, key=key, digest_size=_MAC_LEN).digest() + body
 
 
 def decode(data: bytes, key: bytes) -> Any:
@@ -79,7 +82,8 @@ def decode(data: bytes, key: bytes) -> Any:
     """
     view = memoryview(data)
     body = view[_MAC_LEN:]
-    if len(view) <= _MAC_LEN or not hmac.compare_digest(view[:_MAC_LEN], _mac(key, body)):
+    mac = hashlib.blake2s(body, key=key, digest_size=_MAC_LEN).digest()
+    if len(view) <= _MAC_LEN or not hmac.compare_digest(view[:_MAC_LEN], mac):
         raise DeserializationError("Share message signature does not match; refusing to load it")
     kind = body[0]
     if kind == _PLAIN:

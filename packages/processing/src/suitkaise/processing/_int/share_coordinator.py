@@ -44,6 +44,7 @@ from suitkaise.processing._int.share_protocol import (
     DONE,
     ERROR,
     GET,
+    INPLACE_OPS,
     ITEM,
     LOCK,
     REF,
@@ -113,6 +114,11 @@ for _name in (
     _APPLY_FUNCS["r" + _name] = _reflected(getattr(operator, _name))
 del _name
 
+_INPLACE_FUNCS: dict[str, Callable[[Any, Any], Any]] = {
+    name: getattr(operator, name) for name in INPLACE_OPS
+}
+_DONE = (DONE,)
+
 
 class _Client:
     """What the coordinator remembers about one connection (one client thread)."""
@@ -135,6 +141,18 @@ class Coordinator:
         self._depth = 0
         self._types: dict[type, tuple[int, TypeInfo]] = {}
         self.stopped = threading.Event()
+        self._handlers: dict[int, Callable[[tuple[Any, ...], _Client], tuple[Any, ...]]] = {
+            GET: self._op_get,
+            SET: self._op_set,
+            SET_REF: self._op_set_ref,
+            DELETE: self._op_delete,
+            CALL: self._op_call,
+            APPLY: self._op_apply,
+            AUGMENT: self._op_augment,
+            SNAPSHOT: self._op_snapshot,
+            REPR: self._op_repr,
+        }
+        self._done_reply = encode(_DONE, key)  # the most common reply, encoded once
 
     # -- connections ----------------------------------------------------------------------
 
@@ -178,7 +196,7 @@ class Coordinator:
                 reply = self._unlock(client)
             elif op == STOP:  # never waits for share.lock(): a stuck client must not block it
                 client.stop_requested = True
-                reply = (DONE,)
+                reply = _DONE
             else:
                 while self._owner is not None and self._owner is not client:
                     self._cond.wait()
@@ -191,6 +209,8 @@ class Coordinator:
             return self._encode(reply)
 
     def _encode(self, reply: tuple[Any, ...]) -> bytes:
+        if reply is _DONE:
+            return self._done_reply
         try:
             return encode(reply, self._key)
         except BaseException as exc:  # e.g. a method returned a generator
@@ -212,47 +232,57 @@ class Coordinator:
         if self._depth == 0:
             self._owner = None
             self._cond.notify_all()
-        return (DONE,)
+        return _DONE
 
     def _execute(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
-        op = request[0]
-        if op == GET:
-            return self._get(request[1], client)
-        if op == SET:
-            path: Path = request[1]
-            parent = self._resolve(path[:-1])
-            self._set_step(parent, path[-1], request[2])
-            return (DONE,)
-        if op == SET_REF:
-            path = request[1]
-            value = self._resolve(request[2])
-            self._set_step(self._resolve(path[:-1]), path[-1], value)
-            return (DONE,)
-        if op == DELETE:
-            path = request[1]
-            self._del_step(self._resolve(path[:-1]), path[-1])
-            return (DONE,)
-        if op == CALL:
-            func = self._resolve(request[1])
-            args = [self._deref(a) for a in request[2]]
-            kwargs = {k: self._deref(v) for k, v in request[3].items()}
-            return (VALUE, func(*args, **kwargs))
-        if op == APPLY:
-            obj = self._resolve(request[1])
-            args = [self._deref(a) for a in request[3]]
-            return (VALUE, _APPLY_FUNCS[request[2]](obj, *args))
-        if op == AUGMENT:
-            path = request[1]
-            parent = self._resolve(path[:-1])
-            current = self._get_step(parent, path[-1])
-            inplace = getattr(operator, request[2])
-            self._set_step(parent, path[-1], inplace(current, self._deref(request[3])))
-            return (DONE,)
-        if op == SNAPSHOT:
-            return (VALUE, dict(self.root))
-        if op == REPR:
-            return (VALUE, {name: repr(value) for name, value in self.root.items()})
-        raise ValueError(f"unknown Share operation {op!r}")
+        handler = self._handlers.get(request[0])
+        if handler is None:
+            raise ValueError(f"unknown Share operation {request[0]!r}")
+        return handler(request, client)
+
+    def _op_get(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
+        return self._get(request[1], client)
+
+    def _op_set(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
+        path: Path = request[1]
+        self._set_step(self._resolve(path[:-1]), path[-1], request[2])
+        return _DONE
+
+    def _op_set_ref(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
+        path: Path = request[1]
+        value = self._resolve(request[2])
+        self._set_step(self._resolve(path[:-1]), path[-1], value)
+        return _DONE
+
+    def _op_delete(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
+        path: Path = request[1]
+        self._del_step(self._resolve(path[:-1]), path[-1])
+        return _DONE
+
+    def _op_call(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
+        func = self._resolve(request[1])
+        args = [self._deref(a) for a in request[2]]
+        kwargs = {k: self._deref(v) for k, v in request[3].items()}
+        return (VALUE, func(*args, **kwargs))
+
+    def _op_apply(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
+        obj = self._resolve(request[1])
+        args = [self._deref(a) for a in request[3]]
+        return (VALUE, _APPLY_FUNCS[request[2]](obj, *args))
+
+    def _op_augment(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
+        path: Path = request[1]
+        parent = self._resolve(path[:-1])
+        current = self._get_step(parent, path[-1])
+        inplace = _INPLACE_FUNCS[request[2]]
+        self._set_step(parent, path[-1], inplace(current, self._deref(request[3])))
+        return _DONE
+
+    def _op_snapshot(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
+        return (VALUE, dict(self.root))
+
+    def _op_repr(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
+        return (VALUE, {name: repr(value) for name, value in self.root.items()})
 
     def _get(self, path: Path, client: _Client) -> tuple[Any, ...]:
         parent = self._resolve(path[:-1])
