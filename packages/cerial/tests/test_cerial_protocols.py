@@ -138,6 +138,8 @@ def test_register_rejects_bad_input_and_bad_reducers() -> None:
         cerial.register(42, lambda o: o)  # type: ignore[call-overload]
     with pytest.raises(TypeError):
         cerial.register("NoModule", lambda o: o)
+    with pytest.raises(TypeError, match="builtin"):
+        cerial.register(dict, lambda o: (dict, ()))
     with pytest.raises(TypeError):
         cerial.register(WithState, "not callable")  # type: ignore[call-overload]
 

@@ -78,6 +78,7 @@ def echo_server():
     srv.settimeout(10)
     stop = threading.Event()
     conns: list[socket.socket] = []
+    echoes: list[threading.Thread] = []
 
     def serve() -> None:
         while not stop.is_set():
@@ -86,12 +87,16 @@ def echo_server():
             except OSError:
                 return
             conns.append(c)
-            threading.Thread(target=_echo, args=(c,), daemon=True).start()
+            t = threading.Thread(target=_echo, args=(c,), daemon=True)
+            echoes.append(t)
+            t.start()
 
     def _echo(c: socket.socket) -> None:
-        with c:
+        try:
             while data := c.recv(1024):
                 c.sendall(data)
+        except OSError:  # the fixture is tearing down
+            pass
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()
@@ -99,9 +104,16 @@ def echo_server():
     stop.set()
     srv.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
     srv.close()
+    t.join(timeout=10)
+    for c in conns:
+        try:
+            c.shutdown(socket.SHUT_RDWR)  # wakes the echo thread's recv()
+        except OSError:
+            pass
+    for e in echoes:
+        e.join(timeout=10)
     for c in conns:
         c.close()
-    t.join(timeout=10)
 
 
 def test_socket_reconnects_to_same_peer(echo_server) -> None:

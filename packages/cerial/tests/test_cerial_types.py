@@ -502,6 +502,14 @@ def test_weakrefs() -> None:
     assert out["p"].v == 1
     dead = weakref.ref(T())
     assert roundtrip(dead)() is None
+
+    class M:
+        def hello(self) -> str:
+            return "hi"
+
+    m = M()
+    m2, wm = roundtrip([m, weakref.WeakMethod(m.hello)])
+    assert wm()() == "hi" and wm().__self__ is m2
     wvd: weakref.WeakValueDictionary = weakref.WeakValueDictionary({"a": target})
     t2, w2 = roundtrip([target, wvd])
     assert w2["a"] is t2

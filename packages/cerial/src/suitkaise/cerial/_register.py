@@ -13,6 +13,11 @@ __all__ = ["register"]
 
 R = TypeVar("R", bound=Callable[[Any], Any])
 
+# Exact types the C pickler saves before it calls reducer_override (a subclass is fine).
+_BUILTIN_FAST_PATH: frozenset[Any] = frozenset(
+    {type(None), bool, int, float, str, bytes, bytearray, list, tuple, dict, set, frozenset}
+)
+
 
 def _checked(reducer: Callable[[Any], Any]) -> Callable[[Any], Any]:
     name = getattr(reducer, "__qualname__", repr(reducer))
@@ -62,7 +67,9 @@ def register(
         The reducer (so it can decorate).
 
     Raises:
-        TypeError: If ``type_`` is not a type or a string, or ``reducer`` is not callable.
+        TypeError: If ``type_`` is not a type or a string, is one of the builtin types the C
+            pickler always writes itself (``int``, ``str``, ``list``, ``dict``, ...), or
+            ``reducer`` is not callable.
 
     Examples:
         >>> from suitkaise import cerial
@@ -79,6 +86,11 @@ def register(
         raise TypeError(f"register() needs a type or a 'module.QualName' string, not {type_!r}")
     if isinstance(type_, str) and "." not in type_:
         raise TypeError(f"a type name must be qualified as 'module.QualName', not {type_!r}")
+    if type_ in _BUILTIN_FAST_PATH:
+        raise TypeError(
+            f"cannot register a reducer for {type_.__name__}: the C pickler writes "  # type: ignore[union-attr]
+            "instances of this builtin type itself, without consulting any reducer"
+        )
 
     def add(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
         if not callable(fn):

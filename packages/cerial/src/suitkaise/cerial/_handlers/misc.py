@@ -95,6 +95,16 @@ def reduce_ref(ref: Any) -> Any:
     return make_ref, (ref(), False)
 
 
+def make_weak_method(method: Any) -> Any:
+    if method is None:
+        return make_ref(None, False)
+    return weakref.WeakMethod(method)
+
+
+def reduce_weak_method(ref: Any) -> Any:
+    return make_weak_method, (ref(),)
+
+
 def reduce_proxy(p: Any) -> Any:
     try:
         referent = p.__repr__.__self__
