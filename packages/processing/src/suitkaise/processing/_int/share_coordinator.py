@@ -3,7 +3,7 @@
 Data flow::
 
     client thread --request--> [AF_UNIX socket, authkey] --> coordinator thread for that connection
-                                                                 |  decode (cerial, signed)
+                                                                 |  check signature, decode
                                                                  |  wait while another client holds
                                                                  |  share.lock(), then take the lock
                                                                  v

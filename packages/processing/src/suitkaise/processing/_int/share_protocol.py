@@ -1,8 +1,9 @@
 """The wire protocol between Share clients and their coordinator.
 
-A request is one tuple ``(op, path, *args)`` and a reply is one tuple ``(kind, ...)``; both go
-through cerial, signed with the Share's secret key, over an authenticated
-``multiprocessing.connection`` (AF_UNIX socket in a private 0700 directory).
+A request is one tuple ``(op, path, *args)`` and a reply is one tuple ``(kind, ...)``; both are
+encoded and signed by ``share_codec`` (C pickle for plain data, cerial for the rest) and carried
+by ``share_transport`` over an authenticated connection (an AF_UNIX socket in a private 0700
+directory).
 
 A *path* names a location inside the Share, from the root namespace: a tuple of steps, each
 ``(ATTR, name)`` or ``(ITEM, key)``. ``share.stats.hits`` is ``((ATTR, "stats"), (ATTR, "hits"))``
