@@ -284,3 +284,32 @@ def test_ctrl_c_does_not_kill_the_coordinator() -> None:
         assert process.is_alive()
         share.n += 1
         assert share.n == 2
+
+
+def test_missing_main_guard_is_explained(tmp_path: Path) -> None:
+    result = _run_script(
+        tmp_path,
+        """
+        from suitkaise.processing import Share
+
+        share = Share(start_method="spawn")  # no `if __name__ == "__main__":` guard
+        share.stop()
+        """,
+    )
+    assert result.returncode != 0
+    assert "ShareError" in result.stderr
+    assert "if __name__ == '__main__':" in result.stderr
+
+
+def try_share_in_daemon(_: int) -> str:
+    try:
+        Share()
+    except ShareError as exc:
+        return str(exc)
+    return "created"  # pragma: no cover - multiprocessing forbids it
+
+
+def test_daemonic_process_gets_a_clear_error(start_method: str) -> None:
+    with multiprocessing.get_context(start_method).Pool(1) as pool:  # daemonic workers
+        message = pool.map(try_share_in_daemon, [0])[0]
+    assert "daemonic" in message and "create it in the parent" in message

@@ -92,22 +92,19 @@ class Share:
         )
         try:
             process.start()
-        except BaseException:
+        except BaseException as exc:
             _remove(directory)
             reader.close()
             writer.close()
+            if multiprocessing.current_process().daemon:
+                raise ShareError(
+                    "a Share cannot be created inside a daemonic process (multiprocessing "
+                    "forbids it children); create it in the parent and pass it in"
+                ) from exc
             raise
         writer.close()
         try:
-            ready = wait([reader, process.sentinel], timeout=_START_TIMEOUT)
-            problem = "it did not start in time"
-            if reader in ready:
-                try:
-                    problem = reader.recv()
-                except EOFError:
-                    problem = f"it exited with code {process.exitcode}"
-            elif process.sentinel in ready:
-                problem = f"it exited with code {process.exitcode}"
+            problem = _wait_until_ready(process, reader, ctx.get_start_method())
         finally:
             reader.close()
         client = client_for(address, authkey, key)
@@ -281,6 +278,27 @@ class ShareLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def _wait_until_ready(process: Any, reader: Any, method: str) -> str | None:
+    """None once the coordinator listens; otherwise why it will not."""
+    ready = wait([reader, process.sentinel], timeout=_START_TIMEOUT)
+    if reader in ready:
+        try:
+            problem: str | None = reader.recv()
+            return problem
+        except EOFError:
+            pass  # it exited before reporting
+    elif process.sentinel not in ready:
+        return f"it did not start within {_START_TIMEOUT:.0f} s"
+    process.join(5.0)
+    hint = ""
+    if process.exitcode and method != "fork":
+        hint = (
+            " (with the spawn and forkserver start methods, create the Share under "
+            "`if __name__ == '__main__':` so that the child can import your script)"
+        )
+    return f"it exited with code {process.exitcode}{hint}"
 
 
 def _check_name(name: str) -> None:
