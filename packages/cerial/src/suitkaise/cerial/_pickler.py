@@ -3,12 +3,20 @@
 ``CerialPickler`` subclasses ``cloudpickle.Pickler`` (itself the C ``pickle.Pickler``). Builtin
 containers and scalars never reach Python code. For every other object the C pickler calls
 ``reducer_override``, which does one dict lookup keyed by the exact type (see ``_registry``):
-most types resolve to "nothing to do" and go on to the C pickler's own path (a *plain dict*
-``dispatch_table``, then ``__reduce_ex__``), classes and functions go to cloudpickle, and the
-types pickle cannot handle go to cerial's handlers.
+most types resolve to "nothing to do" and go on to the C pickler's own path
+(``copyreg.dispatch_table``, looked up in C, then ``__reduce_ex__``), classes and functions go
+to cloudpickle, and the types pickle cannot handle go to cerial's handlers.
 
 Each call builds its own pickler, so serializing is thread-safe. Nothing here keeps the
 object graph alive after the call.
+
+Data flow::
+
+    dumps(obj, key) -> _dump_into: CerialPickler(chunks).dump(obj)
+                       (RecursionError: _deep.run_deep retries; other errors: _walk.raise_for)
+                    -> marker (version, length, CRC) [+ HMAC] + chunks -> bytes
+    loads(data, key) -> [HMAC check] -> marker + CRC check -> pickle.loads(body)
+                       (any error while loading -> DeserializationError)
 """
 
 from __future__ import annotations

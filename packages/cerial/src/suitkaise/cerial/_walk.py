@@ -42,8 +42,7 @@ class Node:
 
 
 def _root_name(obj: Any) -> str:
-    t = type(obj)
-    return t.__name__ if isinstance(obj, object) else "obj"
+    return type(obj).__name__
 
 
 def _key_repr(k: Any) -> str:

@@ -93,9 +93,7 @@ def reduce_file(f: Any) -> Any:
         )
     path = os.path.abspath(os.fsdecode(path))
     kind = _kind(f)
-    mode = getattr(f, "mode", "r")
-    if kind == "raw":
-        mode = _raw_mode(f)
+    mode = getattr(f, "mode", "r")  # FileIO: "rb", "rb+", "wb", ...; text: as passed to open()
     if f.closed:
         return reopen_file, (path, mode, None, kind, None, None, True)
     if f.writable():
@@ -113,11 +111,6 @@ def reduce_file(f: Any) -> Any:
         getattr(f, "errors", None),
         False,
     )
-
-
-def _raw_mode(f: io.FileIO) -> str:
-    m = f.mode  # e.g. "rb", "rb+", "wb", "ab", "xb"
-    return m
 
 
 def make_mmap(data: bytes, position: int, closed: bool) -> mmap.mmap:
