@@ -227,3 +227,24 @@ def test_explain_reports_each_part_and_never_raises() -> None:
             raise SystemError("boom")
 
     assert "FAILS" in cerial.explain(Evil())
+
+
+def test_type_cache_does_not_keep_runtime_classes_forever() -> None:
+    import gc
+    import weakref
+
+    def make():
+        class Temp:
+            pass
+
+        return Temp
+
+    first = make()
+    ref = weakref.ref(first)
+    cerial.serialize(first())
+    del first
+    for _ in range(_registry._CACHE_MAX + 10):
+        cerial.serialize(make()())
+    gc.collect()
+    assert ref() is None
+    assert len(_registry._cache) <= _registry._CACHE_MAX

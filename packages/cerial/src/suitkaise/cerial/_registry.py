@@ -43,6 +43,7 @@ _user_sub: dict[type, Reducer] = {}
 _user_names: dict[str, Reducer] = {}
 
 _cache: dict[type, Any] = {}
+_CACHE_MAX = 4096
 _lock = threading.Lock()
 
 
@@ -127,6 +128,9 @@ def _serialize_protocol(obj: Any) -> Any:
 def resolve(t: type) -> Any:
     """Return the reducer for type ``t`` (``None``: plain pickle; ``CLOUD``: cloudpickle)."""
     result = _resolve(t)
+    if len(_cache) >= _CACHE_MAX:
+        # classes made at run time (a local class per call) must not pile up here forever
+        _cache.clear()
     _cache[t] = result
     return result
 
