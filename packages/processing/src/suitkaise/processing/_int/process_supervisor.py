@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import multiprocessing.util  # registers multiprocessing's exit hook before ours (see below)
+import os
 import secrets
 import signal
 import threading
@@ -133,6 +134,7 @@ class Supervisor:
         self.killed = False
         self.ended = False
         self.pid: int | None = None
+        self.owner_pid = os.getpid()
         self._cond = threading.Condition()
         self._pumping = False
 
@@ -447,6 +449,8 @@ class Supervisor:
 
     def shutdown(self) -> None:
         """Garbage collection or interpreter exit: kill what still runs, free everything."""
+        if os.getpid() != self.owner_pid:  # a forked copy of this object: not ours to kill
+            return
         with self._cond:
             if self.ended:
                 return
