@@ -89,7 +89,15 @@ def test_pymysql(monkeypatch) -> None:
 
 def test_redis(monkeypatch) -> None:
     def init(self):
-        kwargs = {"host": "cache", "port": 6379, "db": 2, "password": SECRET, "parser": object()}
+        kwargs = {
+            "host": "cache",
+            "port": 6379,
+            "db": 2,
+            "password": SECRET,
+            "ssl_password": SECRET + "-ssl",
+            "auth_token": SECRET + "-t",
+            "parser": object(),
+        }
         self.connection_pool = types.SimpleNamespace(connection_kwargs=kwargs)
 
     Redis = _standin_class("redis.client", "Redis", init)

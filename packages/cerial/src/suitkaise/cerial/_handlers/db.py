@@ -25,11 +25,17 @@ from typing import Any
 from suitkaise.cerial._handlers.live import as_reduce
 from suitkaise.cerial._reconnector import Reconnector
 
-_SECRET_KEYS = frozenset({"password", "passwd", "pass", "secret", "token", "api_key"})
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "api_key", "apikey")
+
+
+def _is_secret(name: str) -> bool:
+    low = name.lower()
+    return low == "pass" or any(word in low for word in _SECRET_WORDS)
 
 
 def _public(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if k.lower() not in _SECRET_KEYS and v is not None}
+    """Drop every parameter named like a secret (``password``, ``ssl_password``, ``token``...)."""
+    return {k: v for k, v in params.items() if not _is_secret(k) and v is not None}
 
 
 class DriverReconnector(Reconnector):
