@@ -374,6 +374,20 @@ class SharedCounter(Skprocess):
         self.share.counter += 1
 
 
+class Outer(Skprocess):
+    """Starts an Skprocess of its own (children are not daemonic, so this is allowed)."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.process_config.runs = 1
+
+    def __run__(self) -> None:
+        self.inner = configured(Trivial(), self.method).run.timeout(WAIT)()
+
+    def __result__(self) -> str:
+        return f"outer got {self.inner}"
+
+
 class Uncarriable:
     def __reduce__(self) -> Any:
         raise TypeError("this object refuses to be serialized")
@@ -747,6 +761,10 @@ def test_garbage_collected_process_is_cleaned_up(start_method: str) -> None:
     del p
     gc.collect()
     child.wait(timeout=WAIT)
+
+
+def test_an_skprocess_can_start_its_own(start_method: str) -> None:
+    assert configured(Outer(start_method), start_method).run.timeout(WAIT)() == "outer got done"
 
 
 def test_share_travels_inside_an_skprocess(start_method: str) -> None:
