@@ -25,6 +25,7 @@ from suitkaise.processing._int.share_protocol import (
     ATTR,
     DELETE,
     LOCK,
+    NAMES,
     REPR,
     SNAPSHOT,
     UNLOCK,
@@ -171,7 +172,7 @@ class Share:
     def __dir__(self) -> list[str]:
         names = set(super().__dir__())
         try:
-            names.update(self._sk_client.value((REPR,)))
+            names.update(self._sk_client.value((NAMES,)))
         except ShareError:
             pass
         return sorted(names)

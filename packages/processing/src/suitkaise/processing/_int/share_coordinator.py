@@ -47,6 +47,7 @@ from suitkaise.processing._int.share_protocol import (
     INPLACE_OPS,
     ITEM,
     LOCK,
+    NAMES,
     REF,
     REPR,
     SET,
@@ -151,6 +152,7 @@ class Coordinator:
             AUGMENT: self._op_augment,
             SNAPSHOT: self._op_snapshot,
             REPR: self._op_repr,
+            NAMES: self._op_names,
         }
         self._done_reply = encode(_DONE, key)  # the most common reply, encoded once
 
@@ -280,6 +282,9 @@ class Coordinator:
 
     def _op_snapshot(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
         return (VALUE, dict(self.root))
+
+    def _op_names(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
+        return (VALUE, list(self.root))
 
     def _op_repr(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
         return (VALUE, {name: repr(value) for name, value in self.root.items()})

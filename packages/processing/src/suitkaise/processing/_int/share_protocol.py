@@ -43,6 +43,7 @@ UNLOCK = 8  # UNLOCK -> DONE
 SNAPSHOT = 9  # SNAPSHOT -> VALUE dict of every top-level name
 REPR = 10  # REPR -> VALUE dict name -> repr string
 STOP = 11  # STOP -> DONE, then the coordinator exits
+NAMES = 12  # NAMES -> VALUE list of the top-level names
 
 # Reply kinds.
 VALUE = 0
