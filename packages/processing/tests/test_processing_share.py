@@ -285,6 +285,8 @@ def test_repr_and_dir(share: Share) -> None:
     share.n = 1
     share.items = ["a"]
     assert repr(share) == "Share(n=1, items=['a'])"
+    share.big = list(range(10_000))
+    assert len(repr(share)) < 200 and "..." in repr(share)
     assert {"n", "items", "stop", "lock"} <= set(dir(share))
 
 

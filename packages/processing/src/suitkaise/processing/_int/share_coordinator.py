@@ -27,6 +27,7 @@ from __future__ import annotations
 import multiprocessing
 import operator
 import os
+import reprlib
 import signal
 import threading
 from collections.abc import Callable
@@ -119,6 +120,10 @@ _INPLACE_FUNCS: dict[str, Callable[[Any, Any], Any]] = {
     name: getattr(operator, name) for name in INPLACE_OPS
 }
 _DONE = (DONE,)
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxset = _SHORT.maxdict = 10
+_SHORT.maxstring = _SHORT.maxother = 80
 
 
 class _Client:
@@ -287,7 +292,8 @@ class Coordinator:
         return (VALUE, list(self.root))
 
     def _op_repr(self, request: tuple[Any, ...], client: _Client) -> tuple[Any, ...]:
-        return (VALUE, {name: repr(value) for name, value in self.root.items()})
+        # Bounded: repr(share) must stay readable (and cheap) when a value is a huge list.
+        return (VALUE, {name: _SHORT.repr(value) for name, value in self.root.items()})
 
     def _get(self, path: Path, client: _Client) -> tuple[Any, ...]:
         parent = self._resolve(path[:-1])
