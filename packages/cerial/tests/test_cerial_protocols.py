@@ -248,3 +248,13 @@ def test_type_cache_does_not_keep_runtime_classes_forever() -> None:
     gc.collect()
     assert ref() is None
     assert len(_registry._cache) <= _registry._CACHE_MAX
+
+
+def test_multiprocessing_objects_get_a_specific_hint() -> None:
+    import multiprocessing
+
+    lock = multiprocessing.get_context("spawn").Lock()
+    with pytest.raises(cerial.SerializationError) as info:
+        cerial.serialize({"mp_lock": lock})
+    assert info.value.path == "dict['mp_lock']"
+    assert "Share" in (info.value.hint or "")

@@ -24,6 +24,11 @@ ATOMS: frozenset[type] = frozenset(
 )
 _NEWOBJ_EX: Any = getattr(copyreg, "__newobj_ex__")  # noqa: B009  (missing from typeshed)
 _NEWOBJ = {copyreg.__newobj__, _NEWOBJ_EX, copyreg._reconstructor}  # type: ignore[attr-defined]
+_MP_HINT = (
+    "multiprocessing locks, queues and shared values only travel to a child when it starts "
+    "(by inheritance); in a payload use threading primitives (carried by value) or "
+    "suitkaise.processing.Share for state shared between processes"
+)
 _DEFAULT_HINT = (
     "register a reducer with cerial.register(type, reducer), give the class "
     "__serialize__/__deserialize__ (or __reduce__), or leave this attribute out"
@@ -232,7 +237,7 @@ def raise_for(root: Any, exc: BaseException) -> None:
         hint = err.hint
     else:
         reason = str(err) or type(err).__name__
-        hint = _DEFAULT_HINT
+        hint = _MP_HINT if type_name.startswith("multiprocessing.") else _DEFAULT_HINT
     msg = f"cannot serialize {node.path} ({type_name}): {reason}"
     if hint:
         msg += f". Hint: {hint}"
