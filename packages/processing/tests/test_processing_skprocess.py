@@ -388,6 +388,16 @@ class Outer(Skprocess):
         return f"outer got {self.inner}"
 
 
+class BigTellInTimedSection(Skprocess):
+    def __init__(self) -> None:
+        self.process_config.runs = 1
+        self.process_config.timeouts.run = 0.2
+
+    def __run__(self) -> None:
+        self.tell(b"x" * 5_000_000)  # far more than a pipe holds: blocks until the parent reads
+        time.sleep(5)
+
+
 class Uncarriable:
     def __reduce__(self) -> Any:
         raise TypeError("this object refuses to be serialized")
@@ -673,6 +683,17 @@ def test_tell_and_listen_both_ways(start_method: str) -> None:
     # stop() inside __run__ ends the loop after this run, which completes (no __postrun__)
     assert p.result(timeout=WAIT) == 4
     assert p.listen(0) is None  # finished and drained
+
+
+def test_timeout_never_cuts_a_message_in_half(start_method: str) -> None:
+    p = configured(BigTellInTimedSection(), start_method)
+    p.start()
+    # The scenario, not synchronisation: the parent is busy elsewhere while the child's write
+    # is blocked and its 0.2 s timeout passes.
+    time.sleep(1.0)
+    assert p.listen(WAIT) == b"x" * 5_000_000
+    with pytest.raises(ProcessTimeoutError):
+        p.result(timeout=WAIT)
 
 
 def test_result_modifiers(start_method: str) -> None:

@@ -375,7 +375,7 @@ class Skprocess:
             from suitkaise.processing._int.child import ChildHost
 
             assert isinstance(state.host, ChildHost)
-            state.host.channel.send("m", obj)
+            state.host.tell(obj)
             return
         if state.role == "inline":
             raise RuntimeError("tell() is not available when an Skprocess runs inside a Pool")

@@ -20,6 +20,7 @@ from suitkaise import cerial
 from suitkaise.processing._errors import ProcessError, ResultError
 from suitkaise.processing._int.engine import Host, Outcome, handle_error, run_lifecycle
 from suitkaise.processing._int.ipc import BadPayload, Channel, ControlBlock
+from suitkaise.processing._int.process_timeouts import alarm_deferred
 from suitkaise.processing._int.remote_errors import dump_exception
 from suitkaise.processing._process import Skprocess, attach
 
@@ -50,11 +51,17 @@ class ChildHost(Host):
         self.block.reset_progress()
         self.channel.send("l", lives_left)
 
+    def tell(self, obj: Any) -> None:
+        data = self.channel.encode("m", obj)
+        with alarm_deferred():  # a timeout must not cut a message in half
+            self.channel.send_encoded(data)
+
     def listen(self, timeout: float | None) -> Any:
-        if not self.channel.poll(timeout):
+        if not self.channel.poll(timeout):  # waiting may be interrupted by a timeout
             return None
         try:
-            return self.channel.recv()[1]
+            with alarm_deferred():  # reading one whole message may not
+                return self.channel.recv()[1]
         except EOFError:  # the parent is gone
             return None
         except BadPayload as bad:

@@ -118,9 +118,15 @@ class Channel:
         self.recv_conn = recv
         self.key = key
 
+    def encode(self, kind: str, obj: Any) -> bytes:
+        return kind.encode("ascii") + cerial.serialize(obj, key=self.key)
+
     def send(self, kind: str, obj: Any) -> None:
+        self.send_encoded(self.encode(kind, obj))
+
+    def send_encoded(self, data: bytes) -> None:
         assert self.send_conn is not None
-        self.send_conn.send_bytes(kind.encode("ascii") + cerial.serialize(obj, key=self.key))
+        self.send_conn.send_bytes(data)
 
     def recv(self) -> tuple[str, Any]:
         """Return ``(kind, obj)``. Raises EOFError, or BadPayload if ``obj`` cannot be rebuilt."""

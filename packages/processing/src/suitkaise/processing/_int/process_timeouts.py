@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-__all__ = ["AlarmClock", "SectionTimeout"]
+__all__ = ["AlarmClock", "SectionTimeout", "alarm_deferred"]
 
 
 class SectionTimeout(BaseException):
@@ -68,3 +70,22 @@ class AlarmClock:
         if self._armed:
             self._armed = False
             raise SectionTimeout()
+
+
+@contextmanager
+def alarm_deferred() -> Iterator[None]:
+    """Hold SIGALRM back for the duration of the block (it is delivered right after).
+
+    Used around writing or reading one message on a pipe inside a timed section: a timeout
+    raised half-way through would leave a truncated message and break the pipe's framing.
+    """
+    if not hasattr(signal, "pthread_sigmask") or (
+        threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
