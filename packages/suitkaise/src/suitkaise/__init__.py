@@ -13,18 +13,12 @@ Guarantees:
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from pkgutil import extend_path
 from typing import TYPE_CHECKING, Any
 
 # Editable installs of the portions put their own ``src/suitkaise`` folders on sys.path;
 # without this the bundle's regular package would hide them.
 __path__ = extend_path(__path__, __name__)
-
-try:
-    __version__ = version("suitkaise")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
 
 # name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -60,13 +54,28 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    __version__: str
     from suitkaise import cerial, processing, sktime
     from suitkaise.cerial import deserialize, reconnect_all, serialize
     from suitkaise.processing import Pool, Share, Skprocess, autoreconnect
     from suitkaise.sktime import Sktimer, TimeThis, timethis
 
 
+def _version() -> str:
+    # Looked up on first use: importlib.metadata costs tens of milliseconds to import, and
+    # every `import suitkaise.<portion>` runs this module first.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("suitkaise")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()["__version__"] = found = _version()
+        return found
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'suitkaise' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """suitkaise.processing: class-based subprocesses (Skprocess), a persistent Pool, and Share."""
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from suitkaise.processing._autoreconnect import autoreconnect
 from suitkaise.processing._config import ProcessConfig, TimeoutConfig
@@ -23,10 +23,22 @@ from suitkaise.processing._process import Skprocess
 from suitkaise.processing._share import Share, ShareLock
 from suitkaise.processing._timers import ProcessTimers
 
-try:
-    __version__ = version("suitkaise-processing")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    __version__: str
+
+
+def __getattr__(name: str) -> str:
+    # Looked up on first use: importlib.metadata is slow to import (cheap-import rule).
+    if name != "__version__":
+        raise AttributeError(f"module 'suitkaise.processing' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("suitkaise-processing")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        found = "0.0.0"
+    globals()["__version__"] = found
+    return found
 
 __all__ = [
     "ErrorHandlerError",

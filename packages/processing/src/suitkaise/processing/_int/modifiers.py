@@ -12,7 +12,6 @@ owns its own clean-up, driven by ``timeout``).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
@@ -84,6 +83,8 @@ class Modifiable(Generic[T]):
         return future
 
     def _awaitable(self, *args: Any, **kwargs: Any) -> Awaitable[T]:
+        import asyncio  # only when asked for: asyncio costs ~20 ms to import
+
         async def wait() -> T:
             return await asyncio.wrap_future(self._submit(*args, **kwargs))
 
