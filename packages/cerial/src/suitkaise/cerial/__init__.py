@@ -11,7 +11,7 @@ Examples:
     42
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from suitkaise.cerial._api import deserialize, serialize
 from suitkaise.cerial._errors import (
@@ -24,10 +24,22 @@ from suitkaise.cerial._explain import explain
 from suitkaise.cerial._reconnector import Reconnector, reconnect_all
 from suitkaise.cerial._register import register
 
-try:
-    __version__ = version("suitkaise-cerial")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    __version__: str
+
+
+def __getattr__(name: str) -> str:
+    # Looked up on first use: importlib.metadata is slow to import (cheap-import rule).
+    if name != "__version__":
+        raise AttributeError(f"module 'suitkaise.cerial' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("suitkaise-cerial")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        found = "0.0.0"
+    globals()["__version__"] = found
+    return found
 
 __all__ = [
     "CerialError",

@@ -2,7 +2,8 @@
 
 The child calls :func:`dump_exception`; the parent calls :func:`load_exception`, which returns
 the original exception (same type, args and attributes) with a :class:`RemoteTraceback` as its
-``__cause__``. If the exception itself cannot be carried, the parent gets a ``ProcessError``
+``__cause__``; the exception's own ``__cause__`` (if any) becomes the cause of that
+``RemoteTraceback``. If the exception itself cannot be carried, the parent gets a ``ProcessError``
 whose message names the original type and message, never a silent loss.
 """
 
@@ -46,5 +47,9 @@ def load_exception(record: dict[str, Any]) -> BaseException:
             exc = None
     if exc is None:
         exc = ProcessError(f"{record['type']}: {record['message']}")
-    exc.__cause__ = RemoteTraceback(record["traceback"])
+    # The remote traceback goes first in the chain; the error's own cause (which cerial
+    # carried) hangs off it, so nothing the child knew is lost.
+    remote = RemoteTraceback(record["traceback"])
+    remote.__cause__ = exc.__cause__
+    exc.__cause__ = remote
     return exc
