@@ -27,7 +27,7 @@ PACKAGES = {
     "processing": "suitkaise-processing",
     "suitkaise": "suitkaise",
 }
-THIRD_PARTY = ["cloudpickle>=3.0", "tqdm>=4.60", "psutil>=5.9", "hatchling>=1.26"]
+THIRD_PARTY = ["cloudpickle>=3.0", "tqdm>=4.60", "psutil>=5.9", "hatchling>=1.26", "editables"]
 
 SMOKE = {
     "cerial": """
@@ -195,7 +195,7 @@ def test_every_install_layout(tmp_path: Path) -> None:
 
     # 6. The editable development install of all four (what the hatch workspace does).
     editable = Layout(tmp_path, "editable", wheelhouse, dist)
-    editable.install("hatchling", "cloudpickle", "tqdm", "psutil")
+    editable.install("hatchling", "editables", "cloudpickle", "tqdm", "psutil")
     args = []
     for folder in PACKAGES:
         args += ["-e", str(REPO / "packages" / folder)]
