@@ -34,29 +34,34 @@ def drain(job: Job, seconds_per_item: float, bytes_per_item: int = 16) -> list[i
     return sizes
 
 
-def test_first_batch_measures_one_item() -> None:
+def test_first_batches_are_small_until_an_item_is_measured() -> None:
     job = make_job(list(range(100)), total=100)
     indices, items = job.take()
-    assert list(indices) == [0] and list(items) == [0]
+    assert list(indices) == list(items) == list(range(pool_jobs.FIRST_BATCH))
+    streaming = make_job(list(range(100)), total=100, mode="imap")
+    assert len(streaming.take()[1]) == 1  # iterators: the first result as soon as possible
+    small = make_job(list(range(10)), total=10)
+    assert len(small.take()[1]) == 3  # never more than half a worker's share: ceil(10 / 4)
 
 
 def test_guided_sizes_shrink_and_cover_every_item_once() -> None:
     job = make_job(list(range(200)), total=200)
     sizes = drain(job, seconds_per_item=0.01)
     assert sum(sizes) == 200
-    assert sizes[0] == 1
+    assert sizes[0] == pool_jobs.FIRST_BATCH
     assert max(sizes) <= pool_jobs.MAX_BATCH_SECONDS / 0.01  # at most ~250 ms of work
     assert sizes[-1] <= 2  # the last batches are small: workers finish together
-    body = sizes[2:]
+    body = sizes[1:]
     assert all(a >= b for a, b in itertools.pairwise(body))
 
 
 def test_tiny_tasks_get_large_batches_quickly() -> None:
     job = make_job(range(100_000), total=100_000)
     sizes = drain(job, seconds_per_item=1e-7)
-    assert sizes[:3] == [1, pool_jobs.GROWTH, pool_jobs.GROWTH**2]  # growth is capped
+    first = pool_jobs.FIRST_BATCH
+    assert sizes[:2] == [first, first * pool_jobs.GROWTH]  # growth is capped
     assert max(sizes) <= pool_jobs.MAX_BATCH
-    assert len(sizes) < 60
+    assert len(sizes) < 30
 
 
 def test_range_input_is_sent_as_ranges() -> None:
@@ -68,7 +73,7 @@ def test_range_input_is_sent_as_ranges() -> None:
 def test_large_results_keep_batches_under_the_byte_cap() -> None:
     job = make_job(list(range(1_000)), total=1_000)
     sizes = drain(job, seconds_per_item=1e-4, bytes_per_item=1_000_000)
-    assert max(sizes) * 1_000_000 <= pool_jobs.MAX_BATCH_BYTES
+    assert max(sizes[1:]) * 1_000_000 <= pool_jobs.MAX_BATCH_BYTES  # once measured
 
 
 def test_streaming_look_ahead_is_bounded() -> None:

@@ -12,14 +12,15 @@ mode                  results kept as                     first error
 ``unordered_imap``    a queue in completion order         raised after what had already arrived
 ====================  ==================================  =====================================
 
-Batch sizing: the first batch holds one item, to measure what an item costs (time and reply
-bytes). After that, when the input's length is known, a batch takes an even share of what is
-left split in two per worker (guided self-scheduling: large batches first, small ones at the
-end so that the workers finish together); for an input of unknown length it takes as much as
-fits in ``MAX_BATCH_SECONDS``. Either way a batch holds at least ``MIN_BATCH_SECONDS`` of work
-(a round trip costs ~0.1-2 ms, more on a loaded machine), at most ``MAX_BATCH_SECONDS`` of work
-and ``MAX_BATCH_BYTES`` of reply, and grows at most ``GROWTH``-fold per reply so that one cheap
-item cannot hide expensive ones.
+Batch sizing: until an item's cost is known, a batch holds at most ``FIRST_BATCH`` items (one
+for the iterator methods, whose first result should come as soon as it can).
+After that, when the input's length is known, a batch takes half an even share of what is
+left (guided self-scheduling: large batches first, one item at the end, so that the workers
+finish together), and never more than an even share; for an input of unknown length it takes
+as much as fits in ``MAX_BATCH_SECONDS``. Either way a batch holds at least
+``MIN_BATCH_SECONDS`` of work (a round trip costs ~0.1-0.5 ms, more on a loaded machine), at most
+``MAX_BATCH_SECONDS`` of work and ``MAX_BATCH_BYTES`` of reply, and grows at most
+``GROWTH``-fold per reply so that cheap first items cannot hide expensive ones for long.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-MIN_BATCH_SECONDS = 0.002
+MIN_BATCH_SECONDS = 0.0005
 MAX_BATCH_SECONDS = 0.25
 MAX_QUEUED_SECONDS = 0.5
-GROWTH = 16
+GROWTH = 64
+FIRST_BATCH = 16
 MAX_BATCH = 8192
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 
@@ -44,7 +46,7 @@ MODES = ("map", "unordered_map", "imap", "unordered_imap")
 class Batch:
     """Items of one job sent to one worker in one message."""
 
-    __slots__ = ("id", "indices", "items", "job")
+    __slots__ = ("id", "indices", "items", "job", "nbytes")
 
     def __init__(
         self, batch_id: int, job: Job, indices: range | list[int], items: Sequence[Any]
@@ -53,6 +55,7 @@ class Batch:
         self.job = job
         self.indices = indices
         self.items = items
+        self.nbytes = 0  # size of its message
 
 
 class Job:
@@ -131,14 +134,20 @@ class Job:
         that queueing saves round trips without leaving a worker idle at the end."""
         if self._seconds_per_item is None:
             return False
-        return self._seconds_per_item * self.next_size() <= MAX_QUEUED_SECONDS
+        return self._seconds_per_item * self.next_size(queued=True) <= MAX_QUEUED_SECONDS
 
-    def next_size(self) -> int:
-        if self._seconds_per_item is None:
-            return 1
+    def next_size(self, *, queued: bool = False) -> int:
         left = None if self.total is None else self.total - self.pulled
-        size = MAX_BATCH if left is None else math.ceil(left / (2 * self.workers))
+        guided = MAX_BATCH if left is None else math.ceil(left / (2 * self.workers))
+        if self._seconds_per_item is None:
+            # Iterators start with one item, so that the first result comes as soon as it can.
+            return 1 if self.streaming else max(1, min(guided, FIRST_BATCH))
         per_item = max(self._seconds_per_item, 1e-7)
+        size = guided
+        if left is not None and not queued:
+            size = min(math.ceil(left / self.workers), 2 * guided)  # an idle worker: its share
+        # At least MIN_BATCH_SECONDS of work, so round trips stay a small part of the time
+        # (for tiny items this wins over the even share: the imbalance is that small).
         size = max(size, int(MIN_BATCH_SECONDS / per_item))
         size = min(size, int(MAX_BATCH_SECONDS / per_item))
         if self._bytes_per_item > 0:
@@ -148,9 +157,9 @@ class Job:
             size = min(size, left)
         return max(1, size)
 
-    def take(self) -> tuple[range | list[int], Sequence[Any]]:
+    def take(self, *, queued: bool = False) -> tuple[range | list[int], Sequence[Any]]:
         """Pull the next batch of items (redone items first). May fail the job."""
-        size = self.next_size()
+        size = self.next_size(queued=queued)
         if self.redo:
             taken = [self.redo.popleft() for _ in range(min(size, len(self.redo)))]
             return [i for i, _ in taken], [item for _, item in taken]

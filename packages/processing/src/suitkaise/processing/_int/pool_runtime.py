@@ -10,12 +10,12 @@ Data flow (one scheduler thread per pool, one duplex pipe per worker)::
             job.add_results ◄── reply ◄── worker     │  + wake pipe
             job.cond.notify ──► caller thread        │
 
-The scheduler is the only thread that touches workers and pipes. Each worker has at most two
-batches assigned: the one it runs and the next one, queued so that it never waits for a round
-trip. A batch is written to an idle worker at once; the queued one is written only if it fits
-in the socket buffer (``PIPELINE_BYTES``), otherwise it is kept encoded and written the moment
-the worker becomes idle, so a send never blocks on a worker that is itself blocked sending
-(no pipe deadlock). Replies come back in order, so a reply or a death is always attributed to
+The scheduler is the only thread that touches workers and pipes. Each worker has at most
+``MAX_BATCHES_PER_WORKER`` batches assigned: the one it runs and short ones queued behind it,
+so that it never waits for a round trip. A batch is written to an idle worker at once; queued
+ones are written only while everything unread fits in the socket buffer (``PIPELINE_BYTES``),
+otherwise the last one is kept encoded and written once it is the worker's only batch, so a
+send never blocks on a worker that is itself blocked sending (no pipe deadlock). Replies come back in order, so a reply or a death is always attributed to
 one batch. A dead worker's item raises ``ProcessCrashError`` (the batch it was running and its
 position are read from shared slots the worker updates), its queued batch is given to another
 worker, and the worker is replaced. A timeout
@@ -60,6 +60,8 @@ STOP_GRACE_SECONDS = 5.0
 #: A queued batch is written at once only below this size: the kernel buffers it without the
 #: worker reading (Unix socket buffers hold ~200 kB). Windows pipes buffer far less: no queueing.
 PIPELINE_BYTES = 0 if sys.platform == "win32" else 48 * 1024
+#: A running batch plus up to two queued ones (small, short batches only: see Job.queueable).
+MAX_BATCHES_PER_WORKER = 3
 
 
 class PoolClosedError(ProcessError, RuntimeError):
@@ -289,13 +291,13 @@ class PoolRuntime:
 
     def _dispatch(self) -> None:
         # Idle workers first, then a queued second batch for the busy ones.
-        for depth in (0, 1):
+        for depth in range(MAX_BATCHES_PER_WORKER):
             turn = 0
             for worker in self._workers:
                 if not worker.ready or len(worker.batches) != depth or worker.unsent is not None:
                     continue
                 while self._jobs:
-                    job = self._pick(turn, queued=depth == 1)
+                    job = self._pick(turn, queued=depth > 0)
                     turn += 1
                     if job is None:
                         return
@@ -312,7 +314,7 @@ class PoolRuntime:
 
     def _assign(self, worker: _Worker, job: Job) -> bool:
         """Give ``job``'s next batch to ``worker``; False if nothing was assigned."""
-        indices, items = job.take()
+        indices, items = job.take(queued=bool(worker.batches))
         if not items:
             self._check_finished(job)
             return False
@@ -328,11 +330,15 @@ class PoolRuntime:
             message = self._encode(batch_id, job, fn_bytes, worker.drops, items)
             assert message is not None
         batch = Batch(batch_id, job, indices, items)
+        batch.nbytes = len(message)
+        # Bytes already written to the pipe that the worker has not read yet (it has read the
+        # batch it runs): a new message joins them only if they all fit in the socket buffer.
+        unread = sum(queued.nbytes for queued in list(worker.batches)[1:])
         job.outstanding[batch_id] = batch
         worker.batches.append(batch)
         worker.drops = []
         worker.known_calls.add(job.call_id)
-        if len(worker.batches) == 1 or len(message) <= PIPELINE_BYTES:
+        if len(worker.batches) == 1 or unread + len(message) <= PIPELINE_BYTES:
             self._write(worker, message)
         else:
             worker.unsent = message
@@ -387,7 +393,8 @@ class PoolRuntime:
         if not worker.batches:  # pragma: no cover - a reply nobody asked for
             return True
         batch = worker.batches.popleft()
-        if worker.unsent is not None:  # the worker is free now: its next batch goes out
+        if worker.unsent is not None and len(worker.batches) == 1:
+            # The worker has read everything else: it is free to read a large message now.
             message, worker.unsent = worker.unsent, None
             self._write(worker, message)
         job = batch.job

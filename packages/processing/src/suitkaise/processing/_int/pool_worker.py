@@ -115,8 +115,10 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
             for dropped in drops:
                 functions.pop(dropped, None)
             if call_id not in functions:
+                loading = time.perf_counter()
                 fn = cerial.deserialize(fn_bytes, key=key)
                 functions[call_id] = (fn, _skprocess_runner(fn))
+                started += time.perf_counter() - loading  # once per call: not an item's cost
             fn, runner = functions[call_id]
         except BaseException as exc:
             error = (0, dump_exception(exc))
