@@ -18,6 +18,7 @@ from suitkaise.processing._errors import (
     RunError,
     ShareError,
 )
+from suitkaise.processing._int.cluster_runner import run_cluster_batch
 from suitkaise.processing._pool import Pool
 from suitkaise.processing._process import Skprocess
 from suitkaise.processing._share import Share, ShareLock
@@ -40,6 +41,7 @@ def __getattr__(name: str) -> str:
     globals()["__version__"] = found
     return found
 
+
 __all__ = [
     "ErrorHandlerError",
     "OnFinishError",
@@ -61,4 +63,5 @@ __all__ = [
     "Skprocess",
     "TimeoutConfig",
     "autoreconnect",
+    "run_cluster_batch",
 ]

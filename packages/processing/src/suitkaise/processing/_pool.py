@@ -28,12 +28,16 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from suitkaise.processing._errors import ResultTimeoutError
 from suitkaise.processing._int.modifiers import Modifiable
 from suitkaise.processing._int.pool_jobs import Job
 from suitkaise.processing._int.pool_runtime import PoolRuntime
+
+if TYPE_CHECKING:
+    from suitkaise.processing._int.cluster_client import ClusterConnection
+    from suitkaise.processing._int.cluster_runtime import ClusterRuntime
 
 __all__ = ["Pool"]
 
@@ -42,7 +46,8 @@ class _RuntimeHolder:
     """Owns the runtime so that a finalizer can stop it without keeping the Pool alive."""
 
     def __init__(self) -> None:
-        self.runtime: PoolRuntime | None = None
+        self.runtime: PoolRuntime | ClusterRuntime | None = None
+        self.cluster: ClusterConnection | None = None  # Pool(cluster=...): its dask Client
         self.closed = False
         self.lock = threading.Lock()
         self.pid = os.getpid()
@@ -55,6 +60,8 @@ class _RuntimeHolder:
             runtime, self.runtime = self.runtime, None
         if runtime is not None:
             runtime.stop(kill=kill)
+        if self.cluster is not None:
+            self.cluster.close()
 
 
 class Pool:
@@ -72,10 +79,17 @@ class Pool:
         workers: Number of worker processes; ``None`` means ``os.cpu_count()``.
         start_method: ``"fork"``, ``"forkserver"`` or ``"spawn"``; ``None`` means the
             platform default of ``multiprocessing``.
+        cluster: Run on a dask.distributed cluster instead of local processes: a
+            ``distributed.Client``, a scheduler address (``"tcp://host:8786"``) or a cluster
+            object such as ``LocalCluster``. ``workers`` then limits how many batches run on
+            the cluster at once (``None``: the cluster's thread count). Needs
+            ``pip install "suitkaise-processing[dask]"``; see the cluster docs page.
 
     Raises:
-        ValueError: ``workers`` is not positive, or ``start_method`` is unknown.
-        TypeError: ``workers`` is not an int.
+        ValueError: ``workers`` is not positive, ``start_method`` is unknown, or both
+            ``start_method`` and ``cluster`` are given.
+        TypeError: ``workers`` is not an int, or ``cluster`` is of an unknown kind.
+        ImportError: ``cluster`` is given but dask.distributed is not installed.
 
     Examples:
         >>> from suitkaise.processing import Pool
@@ -84,7 +98,10 @@ class Pool:
         [1, 2, 3]
     """
 
-    def __init__(self, workers: int | None = None, *, start_method: str | None = None) -> None:
+    def __init__(
+        self, workers: int | None = None, *, start_method: str | None = None, cluster: Any = None
+    ) -> None:
+        kwargs_workers = workers
         if workers is None:
             workers = os.cpu_count() or 1
         elif isinstance(workers, bool) or not isinstance(workers, int):
@@ -96,11 +113,21 @@ class Pool:
                 f"Pool(start_method=...) must be one of "
                 f"{multiprocessing.get_all_start_methods()}, got {start_method!r}"
             )
+        if cluster is not None and start_method is not None:
+            raise ValueError("Pool(start_method=...) does not apply to Pool(cluster=...)")
+        connection = None
+        if cluster is not None:
+            from suitkaise.processing._int.cluster_client import connect
+
+            connection = connect(cluster)
+            if kwargs_workers is None:
+                workers = connection.threads()
         self._workers = workers
         self._context = multiprocessing.get_context(start_method)
         self._key = secrets.token_bytes(32)
         self._call_ids = itertools.count(1)
         self._holder = _RuntimeHolder()
+        self._holder.cluster = connection
         self._finalizer = weakref.finalize(self, self._holder.shutdown, False)
 
     # -- properties -----------------------------------------------------------------------------
@@ -114,6 +141,12 @@ class Pool:
     def start_method(self) -> str:
         """The start method the workers use."""
         return str(self._context.get_start_method())
+
+    @property
+    def cluster(self) -> str | None:
+        """The dask scheduler address of a ``Pool(cluster=...)``, else ``None``."""
+        connection = self._holder.cluster
+        return None if connection is None else connection.address
 
     @property
     def closed(self) -> bool:
@@ -187,11 +220,13 @@ class Pool:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("running" if self._holder.runtime else "idle")
+        if self._holder.cluster is not None:
+            return f"<Pool workers={self._workers} cluster={self.cluster!r} {state}>"
         return f"<Pool workers={self._workers} start_method={self.start_method!r} {state}>"
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _runtime(self) -> PoolRuntime:
+    def _runtime(self) -> PoolRuntime | ClusterRuntime:
         holder = self._holder
         if os.getpid() != holder.pid:
             raise RuntimeError(
@@ -205,6 +240,10 @@ class Pool:
             if runtime is not None and runtime.broken is not None:
                 error = runtime.broken
                 raise RuntimeError(f"this Pool is broken: {error}") from error
+            if runtime is None and holder.cluster is not None:
+                from suitkaise.processing._int.cluster_runtime import ClusterRuntime
+
+                runtime = holder.runtime = ClusterRuntime(holder.cluster, self._workers, self._key)
             if runtime is None:
                 runtime = holder.runtime = PoolRuntime(self._context, self._workers, self._key)
             return runtime
