@@ -30,7 +30,7 @@ from suitkaise.processing._int.share_protocol import (
     SNAPSHOT,
     UNLOCK,
 )
-from suitkaise.processing._int.share_transport import new_address
+from suitkaise.processing._int.share_transport import Address, new_address
 from suitkaise.processing._int.share_usage import usage
 
 __all__ = ["Share"]
@@ -58,9 +58,16 @@ class Share:
     Args:
         start_method: Start method for the coordinator process (``"fork"``, ``"forkserver"``,
             ``"spawn"``); ``None`` uses multiprocessing's default.
+        listen: ``None`` (default): a private AF_UNIX socket, reachable only from this
+            machine by this user. ``(host, port)``: listen on TCP instead, for clients on other
+            machines such as the workers of ``Pool(cluster=...)``; ``host`` must be the address
+            of a private interface those clients reach (not a wildcard such as ``"0.0.0.0"``),
+            port ``0`` picks a free port. Clients still authenticate with the Share's secret
+            authkey, which travels inside the Share's payloads (see the cluster docs page).
 
     Raises:
         ShareError: If the coordinator process cannot be started.
+        TypeError, ValueError: ``listen`` is not a ``(host, port)`` pair that can be used.
 
     Examples:
         >>> from suitkaise.processing import Share
@@ -77,11 +84,17 @@ class Share:
     _sk_process: multiprocessing.process.BaseProcess | None  # the coordinator, in its owner
     _sk_finalizer: weakref.finalize[Any, Share] | None
 
-    def __init__(self, *, start_method: str | None = None) -> None:
+    def __init__(
+        self, *, start_method: str | None = None, listen: tuple[str, int] | None = None
+    ) -> None:
         from suitkaise.processing._int.share_coordinator import run_coordinator
 
         ctx: Any = multiprocessing.get_context(start_method)
-        address, directory = new_address()  # POSIX: a socket in a private 0700 directory
+        address: Address
+        if listen is None:
+            address, directory = new_address()  # POSIX: a socket in a private 0700 directory
+        else:
+            address, directory = _tcp_address(listen), None
         authkey = secrets.token_bytes(32)
         key = secrets.token_bytes(32)
         reader, writer = ctx.Pipe(duplex=False)
@@ -108,6 +121,8 @@ class Share:
             problem = _wait_until_ready(process, reader, ctx.get_start_method())
         finally:
             reader.close()
+        if isinstance(problem, tuple):  # TCP: the address it listens on (the port it got)
+            address, problem = (str(problem[0]), int(problem[1])), None
         client = client_for(address, authkey, key)
         object.__setattr__(self, "_sk_client", client)
         object.__setattr__(self, "_sk_process", process)
@@ -281,12 +296,12 @@ class ShareLock:
         self.release()
 
 
-def _wait_until_ready(process: Any, reader: Any, method: str) -> str | None:
-    """None once the coordinator listens; otherwise why it will not."""
+def _wait_until_ready(process: Any, reader: Any, method: str) -> str | tuple[str, int] | None:
+    """None (or its TCP address) once the coordinator listens; otherwise why it will not."""
     ready = wait([reader, process.sentinel], timeout=_START_TIMEOUT)
     if reader in ready:
         try:
-            problem: str | None = reader.recv()
+            problem: str | tuple[str, int] | None = reader.recv()
             return problem
         except EOFError:
             pass  # it exited before reporting
@@ -302,6 +317,31 @@ def _wait_until_ready(process: Any, reader: Any, method: str) -> str | None:
     return f"it exited with code {process.exitcode}{hint}"
 
 
+def _tcp_address(listen: Any) -> tuple[str, int]:
+    """Check ``Share(listen=...)``: a ``(host, port)`` with a specific host."""
+    if (
+        not isinstance(listen, tuple)
+        or len(listen) != 2
+        or not isinstance(listen[0], str)
+        or isinstance(listen[1], bool)
+        or not isinstance(listen[1], int)
+    ):
+        raise TypeError(
+            f"Share(listen=...) must be a (host, port) tuple such as ('10.0.0.5', 0), "
+            f"got {listen!r}"
+        )
+    host, port = listen
+    if host.strip() in ("", "0.0.0.0", "::", "*"):
+        raise ValueError(
+            f"Share(listen=({host!r}, {port})): give the address of one private interface "
+            f"that the clients reach (e.g. '10.0.0.5'), not a wildcard: the address is also "
+            f"the one clients connect to"
+        )
+    if not 0 <= port <= 65535:
+        raise ValueError(f"Share(listen=...) port must be in 0..65535, got {port}")
+    return host, port
+
+
 def _check_name(name: str) -> None:
     if name.startswith("_") or name in _RESERVED:
         raise AttributeError(
@@ -310,7 +350,7 @@ def _check_name(name: str) -> None:
         )
 
 
-def _client_share(address: str, authkey: bytes, key: bytes) -> Share:
+def _client_share(address: Address, authkey: bytes, key: bytes) -> Share:
     """Rebuild a pickled Share as a client of its coordinator (connects on first use)."""
     share = object.__new__(Share)
     object.__setattr__(share, "_sk_client", client_for(address, authkey, key))

@@ -42,7 +42,7 @@ from suitkaise.processing._int.share_proxy import (
     inside_coordinator,
     make_proxy,
 )
-from suitkaise.processing._int.share_transport import AuthenticationError, Channel, connect
+from suitkaise.processing._int.share_transport import Address, AuthenticationError, Channel, connect
 from suitkaise.processing._int.share_usage import AugTarget, PendingAugment
 from suitkaise.processing._int.share_values import pending_for, tag, untag
 
@@ -54,12 +54,12 @@ class ShareClient:
     """Connections of this process to one Share's coordinator.
 
     Args:
-        address: The coordinator's AF_UNIX socket path.
+        address: The coordinator's AF_UNIX socket path, or its TCP ``(host, port)``.
         authkey: Secret for the connection handshake.
         key: Secret that signs every request and reply.
     """
 
-    def __init__(self, address: str, authkey: bytes, key: bytes) -> None:
+    def __init__(self, address: Address, authkey: bytes, key: bytes) -> None:
         self.address = address
         self.authkey = authkey
         self.key = key
@@ -261,7 +261,7 @@ def _name_failure(exc: Exception, request: tuple[Any, ...]) -> Exception:
 # The clients of this process, most recently used last. Bounded: a long-lived worker that sees
 # many short-lived Shares must not keep a connection to each of them forever (an evicted
 # client's connections close when nothing uses it any more).
-_clients: OrderedDict[str, ShareClient] = OrderedDict()
+_clients: OrderedDict[Address, ShareClient] = OrderedDict()
 _clients_lock = threading.Lock()
 _CLIENTS_KEPT = 32
 
@@ -275,7 +275,7 @@ def _renew_lock_in_child() -> None:
 os.register_at_fork(after_in_child=_renew_lock_in_child)
 
 
-def client_for(address: str, authkey: bytes, key: bytes) -> ShareClient:
+def client_for(address: Address, authkey: bytes, key: bytes) -> ShareClient:
     """The one client of this process for the Share at ``address`` (cached per process)."""
     with _clients_lock:
         client = _clients.get(address)
@@ -288,7 +288,7 @@ def client_for(address: str, authkey: bytes, key: bytes) -> ShareClient:
         return client
 
 
-def forget_client(address: str) -> None:
+def forget_client(address: Address) -> None:
     """Drop the cached client of a stopped Share."""
     with _clients_lock:
         _clients.pop(address, None)

@@ -62,7 +62,7 @@ from suitkaise.processing._int.share_protocol import (
     Step,
     TypeInfo,
 )
-from suitkaise.processing._int.share_transport import FAMILY, Channel
+from suitkaise.processing._int.share_transport import FAMILY, Address, Channel, family_of
 
 # Values of these types (and their subclasses: enums, namedtuples, numpy.float64) are returned
 # by value: they are immutable, so a copy behaves exactly like the shared value. Everything
@@ -388,16 +388,16 @@ def _watch_parent(coordinator: Coordinator) -> None:
         coordinator.stopped.set()
 
 
-def run_coordinator(address: str, authkey: bytes, key: bytes, ready: Connection) -> None:
+def run_coordinator(address: Address, authkey: bytes, key: bytes, ready: Connection) -> None:
     """Entry point of the coordinator process (the ``target`` of its ``Process``).
 
     Args:
         address: Where to listen: an AF_UNIX socket path inside a private 0700 directory
-            (POSIX), or a named pipe (Windows).
+            (POSIX), a named pipe (Windows), or a TCP ``(host, port)`` (port 0: any free one).
         authkey: Secret every client must prove it knows (``multiprocessing`` handshake).
         key: Secret that signs every request and reply (cerial ``key=``).
-        ready: Write end of a pipe; receives ``None`` once clients can connect, or the text of
-            the error that prevented it.
+        ready: Write end of a pipe; receives ``None`` once clients can connect (for TCP, the
+            ``(host, port)`` it listens on), or the text of the error that prevented it.
     """
     from suitkaise.processing._int.share_proxy import inside_coordinator
 
@@ -407,18 +407,22 @@ def run_coordinator(address: str, authkey: bytes, key: bytes, ready: Connection)
     inside_coordinator.add(address)
     try:
         coordinator = Coordinator(key)
-        listener = Listener(address, family=FAMILY, authkey=authkey)
+        listener = Listener(address, family=family_of(address), authkey=authkey)
     except BaseException as exc:
         ready.send(f"{type(exc).__name__}: {exc}")
         ready.close()
         return
-    ready.send(None)
+    if isinstance(address, tuple):  # clients use the port the system picked
+        inside_coordinator.add(tuple(listener.address))
+        ready.send(tuple(listener.address))
+    else:
+        ready.send(None)
     ready.close()
     threading.Thread(target=_accept_loop, args=(listener, coordinator), daemon=True).start()
     threading.Thread(target=_watch_parent, args=(coordinator,), daemon=True).start()
     coordinator.stopped.wait()
     listener.close()  # unlinks the socket file
-    if FAMILY == "AF_UNIX":
+    if FAMILY == "AF_UNIX" and isinstance(address, str):
         try:
             os.rmdir(os.path.dirname(address))  # the owner also tries; whoever is last wins
         except OSError:

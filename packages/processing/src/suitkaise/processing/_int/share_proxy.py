@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 # Addresses of the Shares whose coordinator is this process (set by run_coordinator): a proxy
 # of such a Share, stored inside one of its values, cannot ask the coordinator (itself).
-inside_coordinator: set[str] = set()
+inside_coordinator: set[Any] = set()  # addresses (str, or a TCP (host, port))
 
 
 class Proxy:
