@@ -23,6 +23,8 @@ def _load_impl() -> ModuleType:
 
 
 def _normalize_key(key: bytes | str | None) -> bytes | None:
+    if type(key) is bytes and key:
+        return key
     if key is None:
         return None
     if isinstance(key, str):

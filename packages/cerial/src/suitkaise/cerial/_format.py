@@ -71,12 +71,17 @@ _BASE = HEAD + bytes([FORMAT_VERSION]) + b"B"
 _BASE_PLAIN = _BASE + _META.size.to_bytes(4, "little")
 # head, version, opcode, meta length, crc, body length, region count
 _FIXED = struct.Struct(f"<{len(HEAD)}sBcIIQI")
+#: The whole marker of a stream without raw regions (the usual case, and every small
+#: message): constant bytes, crc, body length, region count (0), TAIL. One pack or unpack.
+PLAIN = struct.Struct(f"<{len(_BASE_PLAIN)}sIQI{len(TAIL)}s")
+PLAIN_BASE = _BASE_PLAIN
+PLAIN_LEN = PLAIN.size
 
 
 def make_prefix(crc: int, length: int, regions: list[tuple[int, int]] | tuple[()] = ()) -> bytes:
     """Return the marker that starts every stream."""
     if not regions:
-        return _BASE_PLAIN + _META.pack(crc, length, 0) + TAIL
+        return PLAIN.pack(_BASE_PLAIN, crc, length, 0, TAIL)
     meta = _META.pack(crc, length, len(regions)) + b"".join(_REGION.pack(*r) for r in regions)
     return _BASE + len(meta).to_bytes(4, "little") + meta + TAIL
 

@@ -7,12 +7,15 @@ most types resolve to "nothing to do" and go on to the C pickler's own path
 (``copyreg.dispatch_table``, looked up in C, then ``__reduce_ex__``), classes and functions go
 to cloudpickle, and the types pickle cannot handle go to cerial's handlers.
 
-Each call builds its own pickler, so serializing is thread-safe. Nothing here keeps the
-object graph alive after the call.
+Picklers are reused (building one costs about as much as pickling a small message): a call
+takes an idle one from a small pool and puts it back when done, so no two calls (threads, or a
+``serialize`` nested inside a reducer) ever share one and serializing is thread-safe. After
+each call the pickler's memo and cloudpickle's globals map are emptied: nothing here keeps the
+object graph alive after the call. A pickler that raised is dropped.
 
 Data flow::
 
-    dumps(obj, key) -> _dump_into: CerialPickler(chunks).dump(obj)
+    dumps(obj, key) -> this thread's CerialPickler(chunks).dump(obj)
                        (RecursionError: _deep.run_deep retries; other errors: _walk.raise_for)
                     -> marker (version, length, CRC) [+ HMAC] + chunks -> bytes
     loads(data, key) -> [HMAC check] -> marker + CRC check -> pickle.loads(body)
@@ -30,7 +33,7 @@ from typing import Any
 
 import cloudpickle
 
-from suitkaise.cerial import _format, _handlers, _registry  # noqa: F401  (_handlers fills the registry)
+from suitkaise.cerial import _format, _handlers, _mac, _registry  # noqa: F401  (_handlers fills the registry)
 from suitkaise.cerial._deep import DEEP_LIMIT, is_recursion, run_deep
 from suitkaise.cerial._errors import DeserializationError, SerializationError
 from suitkaise.cerial._handlers.functions import share_cells as _share_cells
@@ -94,15 +97,48 @@ _Pickler_init = pickle.Pickler.__init__
 _Pickler_dump = pickle.Pickler.dump
 
 
-def _dump_into(out: _Chunks, obj: Any) -> None:
-    _sync_copyreg()
-    # What cloudpickle.Pickler.__init__ and .dump do, without their two Python frames (a few
-    # hundred ns per call, much of a small message's cost); dumps() handles RecursionError.
+def _new_pickler(out: _Chunks) -> CerialPickler:
+    # What cloudpickle.Pickler.__init__ does, without its Python frame; dumps() calls the C
+    # pickler's dump directly (cloudpickle's turns RecursionError into a PicklingError).
     p = CerialPickler.__new__(CerialPickler)
     _Pickler_init(p, out, 5)
     p.globals_ref = {}
     p.proto = 5
-    _Pickler_dump(p, obj)
+    return p
+
+
+def _dump_into(out: _Chunks, obj: Any) -> None:
+    """Pickle ``obj`` into ``out`` with a pickler of its own (the deep-recursion retry)."""
+    _sync_copyreg()
+    _Pickler_dump(_new_pickler(out), obj)
+
+
+# Idle picklers with their output lists. A call pops one (list.pop and append are atomic), so
+# no two calls share a pickler, and a serialize nested inside a reducer takes or builds another.
+_idle: list[tuple[CerialPickler, _Chunks]] = []
+_MAX_IDLE = 8  # more than this many threads serializing at once build the extra ones per call
+# The C pickler's memo table never shrinks, and clear_memo() zeroes all of it (350 us after a
+# 200k-object dump, on every later call): after a body larger than this the memo is replaced.
+_SMALL_BODY = 512
+
+
+def _take_pickler() -> tuple[CerialPickler, _Chunks]:
+    try:
+        return _idle.pop()
+    except IndexError:
+        out = _Chunks()
+        return _new_pickler(out), out
+
+
+def _give_back(p: CerialPickler, out: _Chunks, size: int) -> None:
+    if size <= _SMALL_BODY:
+        p.clear_memo()
+    else:
+        p.memo = {}
+    if p.globals_ref:
+        p.globals_ref = {}
+    if len(_idle) < _MAX_IDLE:
+        _idle.append((p, out))
 
 
 _TOO_DEEP = "nesting too deep"
@@ -168,41 +204,56 @@ def _checksum(out: _Chunks) -> tuple[int, int, list[tuple[int, int]]]:
     return crc, offset, regions
 
 
+def _dump_failed(obj: Any, exc: Exception) -> _Chunks:
+    """Retry a too-deep object in a big-stack thread, or raise a SerializationError."""
+    if is_recursion(exc):
+        try:
+            return _dump_deep(obj)
+        except Exception as deep_exc:
+            if isinstance(deep_exc, SerializationError) and deep_exc.reason == _TOO_DEEP:
+                raise
+            exc = deep_exc
+    from suitkaise.cerial._walk import raise_for
+
+    raise_for(obj, exc)
+    raise AssertionError("unreachable")  # raise_for always raises
+
+
 def dumps(obj: Any, key: bytes | None) -> bytes:
     """Serialize ``obj`` (see ``suitkaise.cerial.serialize``)."""
-    out = _Chunks()
+    if copyreg.dispatch_table != _copyreg_seen:
+        _sync_copyreg()
+    p, out = _take_pickler()
     try:
-        _dump_into(out, obj)
-    except Exception as exc:
-        if is_recursion(exc):
-            try:
-                out = _dump_deep(obj)
-            except Exception as deep_exc:
-                if isinstance(deep_exc, SerializationError) and deep_exc.reason == _TOO_DEEP:
-                    raise
-                from suitkaise.cerial._walk import raise_for
-
-                raise_for(obj, deep_exc)
-        else:
-            from suitkaise.cerial._walk import raise_for
-
-            raise_for(obj, exc)
+        _Pickler_dump(p, obj)
+    except Exception as exc:  # the pickler is dropped: its state is unknown
+        out = _dump_failed(obj, exc)
+    else:
+        if len(out) == 1:  # small and medium payloads: one chunk, always bytes
+            body = out.pop()
+            size = len(body)
+            _give_back(p, out, size)
+            if key is None:
+                return (
+                    _format.PLAIN.pack(_format.PLAIN_BASE, zlib.crc32(body), size, 0, _format.TAIL)
+                    + body
+                )
+            # the HMAC covers every byte: no CRC needed
+            prefix = _format.PLAIN.pack(_format.PLAIN_BASE, 0, size, 0, _format.TAIL)
+            mac = _mac.digest_parts(key, (prefix, body))
+            return b"".join((_format.SIGNED_MAGIC, mac, prefix, body))
+        chunks = _Chunks(out)
+        out.clear()
+        _give_back(p, out, _SMALL_BODY + 1)
+        out = chunks
     if key is None:
         crc, length, regions = _checksum(out)
-        prefix = _format.make_prefix(crc, length, regions)
-        if len(out) == 1:
-            return prefix + out[0]
-        out.insert(0, prefix)
+        out.insert(0, _format.make_prefix(crc, length, regions))
         return b"".join(out)
-    # the HMAC covers every byte: no CRC needed
-    if len(out) == 1:
-        stream = _format.make_prefix(0, len(out[0])) + out[0]
-        return _format.SIGNED_MAGIC + hmac.digest(key, stream, "sha256") + stream
     prefix = _format.make_prefix(0, sum(memoryview(c).nbytes for c in out))
-    mac = hmac.new(key, prefix, "sha256")
-    for chunk in out:
-        mac.update(chunk)
-    out.insert(0, _format.SIGNED_MAGIC + mac.digest() + prefix)
+    out.insert(0, prefix)
+    mac = _mac.digest_parts(key, out)
+    out.insert(0, _format.SIGNED_MAGIC + mac)
     return b"".join(out)
 
 
@@ -232,6 +283,35 @@ def _check_stream(data: memoryview, verify_crc: bool) -> memoryview:
     return body
 
 
+def _body(stream: memoryview, verify_crc: bool) -> memoryview:
+    """The body of a stream, its marker (and CRC) verified: one unpack in the usual case."""
+    if len(stream) >= _PLAIN_LEN:
+        base, crc, length, count, tail = _PLAIN_unpack(stream)
+        if base == _PLAIN_BASE and not count and tail == _TAIL:
+            body = stream[_PLAIN_LEN:]
+            if len(body) != length:
+                raise DeserializationError(
+                    f"payload is corrupted or truncated (body is {len(body)} bytes, "
+                    f"expected {length})"
+                )
+            if verify_crc and zlib.crc32(body) != crc:
+                raise DeserializationError(
+                    f"payload is corrupted or truncated ({len(stream)} bytes; checksum does "
+                    "not match)"
+                )
+            return body
+    return _check_stream(stream, verify_crc)  # raw regions, another version, or damage
+
+
+_PLAIN_unpack = _format.PLAIN.unpack_from
+_PLAIN_LEN = _format.PLAIN_LEN
+_PLAIN_BASE = _format.PLAIN_BASE
+_TAIL = _format.TAIL
+_MAGIC = _format.SIGNED_MAGIC
+_MAGIC_LEN = len(_MAGIC)
+_HEADER_LEN = _format.SIGNED_HEADER_LEN
+
+
 def loads(data: Any, key: bytes | None) -> Any:
     """Deserialize ``data`` (see ``suitkaise.cerial.deserialize``)."""
     try:
@@ -240,30 +320,29 @@ def loads(data: Any, key: bytes | None) -> Any:
         raise TypeError(
             f"deserialize() needs bytes (or a bytes-like object), not {type(data).__name__}"
         ) from None
-    if view.ndim != 1 or view.itemsize != 1:
+    if type(data) is not bytes and (view.ndim != 1 or view.itemsize != 1):
         view = view.cast("B")
-    signed = view[: len(_format.SIGNED_MAGIC)] == _format.SIGNED_MAGIC
+    signed = view[:_MAGIC_LEN] == _MAGIC
     if key is not None:
         if not signed:
             raise DeserializationError(
                 "payload is not signed but a key was given; refusing to load it"
             )
-        if len(view) < _format.SIGNED_HEADER_LEN:
+        if len(view) < _HEADER_LEN:
             raise DeserializationError("signed payload is truncated")
-        mac = view[len(_format.SIGNED_MAGIC) : _format.SIGNED_HEADER_LEN]
-        stream = view[_format.SIGNED_HEADER_LEN :]
-        if not hmac.compare_digest(mac, hmac.digest(key, stream, "sha256")):
+        stream = view[_HEADER_LEN:]
+        if not hmac.compare_digest(view[_MAGIC_LEN:_HEADER_LEN], _mac.digest(key, stream)):
             raise DeserializationError(
                 "payload signature does not match the key (tampered, corrupted, or signed "
                 "with another key); refusing to load it"
             )
-        body = _check_stream(stream, verify_crc=False)
+        body = _body(stream, verify_crc=False)
     else:
         if signed:
             raise DeserializationError(
                 "payload is signed; pass the key it was signed with: deserialize(data, key=...)"
             )
-        body = _check_stream(view, verify_crc=True)
+        body = _body(view, verify_crc=True)
     try:
         # the marker is checked above: load the body, a complete pickle stream of its own
         return pickle.loads(body)
