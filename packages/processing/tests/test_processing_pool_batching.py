@@ -58,10 +58,18 @@ def test_guided_sizes_shrink_and_cover_every_item_once() -> None:
 def test_tiny_tasks_get_large_batches_quickly() -> None:
     job = make_job(range(100_000), total=100_000)
     sizes = drain(job, seconds_per_item=1e-7)
-    first = pool_jobs.FIRST_BATCH
-    assert sizes[:2] == [first, first * pool_jobs.GROWTH]  # growth is capped
-    assert max(sizes) <= pool_jobs.MAX_BATCH
+    assert sizes[0] == pool_jobs.FIRST_BATCH
+    assert sizes[1] == pool_jobs.MAX_BATCH  # known length: no ramp, the share bounds it
     assert len(sizes) < 30
+
+
+def test_unknown_length_grows_at_most_growth_fold() -> None:
+    job = make_job(itertools.count(), total=None)
+    first = pool_jobs.FIRST_BATCH
+    sizes = [len(job.take()[1])]
+    job.record_timing(first, 1e-7 * first, 16 * first)
+    sizes.append(len(job.take()[1]))
+    assert sizes == [first, first * pool_jobs.GROWTH]
 
 
 def test_range_input_is_sent_as_ranges() -> None:

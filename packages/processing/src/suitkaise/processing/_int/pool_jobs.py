@@ -19,8 +19,9 @@ left (guided self-scheduling: large batches first, one item at the end, so that 
 finish together), and never more than an even share; for an input of unknown length it takes
 as much as fits in ``MAX_BATCH_SECONDS``. Either way a batch holds at least
 ``MIN_BATCH_SECONDS`` of work (a round trip costs ~0.1-0.5 ms, more on a loaded machine), at most
-``MAX_BATCH_SECONDS`` of work and ``MAX_BATCH_BYTES`` of reply, and grows at most
-``GROWTH``-fold per reply so that cheap first items cannot hide expensive ones for long.
+``MAX_BATCH_SECONDS`` of work and ``MAX_BATCH_BYTES`` of reply; for an input of unknown length
+it also grows at most ``GROWTH``-fold per reply, so that cheap first items cannot hide expensive
+ones for long (a known length bounds each batch by its share instead, as chunking does).
 """
 
 from __future__ import annotations
@@ -152,8 +153,10 @@ class Job:
         size = min(size, int(MAX_BATCH_SECONDS / per_item))
         if self._bytes_per_item > 0:
             size = min(size, int(MAX_BATCH_BYTES / self._bytes_per_item))
-        size = min(size, self._largest * GROWTH, MAX_BATCH)
-        if left is not None:
+        size = min(size, MAX_BATCH)
+        if left is None:
+            size = min(size, self._largest * GROWTH)
+        else:  # a known length bounds every batch by its share already (as chunking does)
             size = min(size, left)
         return max(1, size)
 
