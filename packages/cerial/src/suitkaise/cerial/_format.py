@@ -10,9 +10,12 @@ An unsigned payload is a standard pickle stream (protocol 5)::
 The marker comes first, so ``pickle.loads`` (wherever cerial is installed) checks the format
 version before anything else is loaded, and a mismatch is a clear ``DeserializationError``.
 
-``meta`` records the body's length and a CRC-32, which ``cerial.deserialize`` verifies before
+``meta`` records the body's length and a checksum, which ``cerial.deserialize`` verifies before
 unpickling, so truncated or corrupted bytes never reach the unpickler (whose memo can be made to
-allocate gigabytes by one flipped byte). The CRC covers the whole pickle structure; the content
+allocate gigabytes by one flipped byte). The checksum is Adler-32 for a body shorter than
+``SMALL_BODY`` bytes (zlib's CRC-32 costs about 300 ns on 100 bytes, Adler-32 under 100 ns, and
+any one damaged byte still changes it) and CRC-32 for longer ones. It is called "the CRC" below
+and in the code. The CRC covers the whole pickle structure; the content
 of *large raw payloads* (a bytes, str, bytearray or out-of-band buffer of at least
 ``RAW_MIN`` bytes, written by the pickler as one block after its length header) is listed as a
 region and left out, so a 50 MB array is not checksummed twice per round trip. Damage there
@@ -32,6 +35,7 @@ from __future__ import annotations
 import struct
 import sys
 import types
+import zlib
 from typing import Any
 
 from suitkaise.cerial._errors import DeserializationError
@@ -61,6 +65,17 @@ _META = struct.Struct("<IQI")  # crc32, body length, number of raw regions
 _REGION = struct.Struct("<QQ")  # offset in the body, length
 #: Raw payloads at least this big are left out of the CRC (see the module docstring).
 RAW_MIN = 1 << 20
+
+#: Bodies shorter than this are checked with Adler-32 (see the module docstring).
+SMALL_BODY = 1024
+
+
+def checksum(body: Any) -> int:
+    """The checksum recorded for a body without raw regions (Adler-32 or CRC-32, by size)."""
+    if len(body) < SMALL_BODY:
+        return zlib.adler32(body)
+    return zlib.crc32(body)
+
 
 SIGNED_MAGIC = b"\x00SKCERIAL-HMAC1"
 MAC_LEN = 32

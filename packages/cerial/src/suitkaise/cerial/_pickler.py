@@ -187,7 +187,7 @@ def _follows_header(before: memoryview, size: int) -> bool:
 def _checksum(out: _Chunks) -> tuple[int, int, list[tuple[int, int]]]:
     """CRC-32 of the body without its large raw payloads; body length; those payloads."""
     if len(out) == 1:
-        return zlib.crc32(out[0]), len(out[0]), []
+        return _format.checksum(out[0]), len(out[0]), []
     crc = 0
     offset = 0
     regions: list[tuple[int, int]] = []
@@ -201,6 +201,8 @@ def _checksum(out: _Chunks) -> tuple[int, int, list[tuple[int, int]]]:
             crc = zlib.crc32(view, crc)
         offset += size
         prev = chunk
+    if offset < _format.SMALL_BODY:  # only with a user's tiny writes; never from the C pickler
+        return _format.checksum(b"".join(out)), offset, regions
     return crc, offset, regions
 
 
@@ -235,7 +237,13 @@ def dumps(obj: Any, key: bytes | None) -> bytes:
             _give_back(p, out, size)
             if key is None:
                 return (
-                    _format.PLAIN.pack(_format.PLAIN_BASE, zlib.crc32(body), size, 0, _format.TAIL)
+                    _format.PLAIN.pack(
+                        _format.PLAIN_BASE,
+                        zlib.adler32(body) if size < _SMALL_CHECK else zlib.crc32(body),
+                        size,
+                        0,
+                        _format.TAIL,
+                    )
                     + body
                 )
             # the HMAC covers every byte: no CRC needed
@@ -268,6 +276,12 @@ def _check_stream(data: memoryview, verify_crc: bool) -> memoryview:
         )
     if not verify_crc:
         return body
+    if not regions and n < _format.SMALL_BODY:
+        if _format.checksum(body) != crc:
+            raise DeserializationError(
+                f"payload is corrupted or truncated ({len(data)} bytes; checksum does not match)"
+            )
+        return body
     actual = 0
     pos = 0
     for off, size in regions:
@@ -294,7 +308,10 @@ def _body(stream: memoryview, verify_crc: bool) -> memoryview:
                     f"payload is corrupted or truncated (body is {len(body)} bytes, "
                     f"expected {length})"
                 )
-            if verify_crc and zlib.crc32(body) != crc:
+            if (
+                verify_crc
+                and (zlib.adler32(body) if length < _SMALL_CHECK else zlib.crc32(body)) != crc
+            ):
                 raise DeserializationError(
                     f"payload is corrupted or truncated ({len(stream)} bytes; checksum does "
                     "not match)"
@@ -303,6 +320,7 @@ def _body(stream: memoryview, verify_crc: bool) -> memoryview:
     return _check_stream(stream, verify_crc)  # raw regions, another version, or damage
 
 
+_SMALL_CHECK = _format.SMALL_BODY
 _PLAIN_unpack = _format.PLAIN.unpack_from
 _PLAIN_LEN = _format.PLAIN_LEN
 _PLAIN_BASE = _format.PLAIN_BASE
