@@ -1,6 +1,6 @@
 """Pool(cluster=...) and Share(listen=...) on a real dask.distributed LocalCluster.
 
-One LocalCluster (2 worker processes, 1 thread each, everything on 127.0.0.1, no dashboard)
+One LocalCluster (2 worker processes, 1 thread each, everything on 127.0.0.1, no fixed port)
 is started per module by a fixture and closed in its teardown: starting one costs seconds. The
 Pool's core cases run against it: ordering, star, every modifier, errors, crashes, Skprocess
 items, ``__main__`` objects (through a script with its own cluster), and a Share incremented
@@ -61,6 +61,8 @@ def cluster() -> Iterator[Any]:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # the scheduler's HTTP (health/metrics) server otherwise tries port 8787
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         )
     try:
         yield local
@@ -477,7 +479,9 @@ def test_main_module_objects_on_a_cluster(tmp_path: Path) -> None:
 
             if __name__ == "__main__":
                 with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=None,
+                                  scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}
+                                  ) as cluster:
                     with Pool(cluster=cluster) as pool, Share(listen=("127.0.0.1", 0)) as share:
                         k = 5
                         share.total = 0
