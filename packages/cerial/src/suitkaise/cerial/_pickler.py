@@ -122,14 +122,6 @@ _MAX_IDLE = 8  # more than this many threads serializing at once build the extra
 _SMALL_BODY = 512
 
 
-def _take_pickler() -> tuple[CerialPickler, _Chunks]:
-    try:
-        return _idle.pop()
-    except IndexError:
-        out = _Chunks()
-        return _new_pickler(out), out
-
-
 def _give_back(p: CerialPickler, out: _Chunks, size: int) -> None:
     if size <= _SMALL_BODY:
         p.clear_memo()
@@ -225,7 +217,11 @@ def dumps(obj: Any, key: bytes | None) -> bytes:
     """Serialize ``obj`` (see ``suitkaise.cerial.serialize``)."""
     if copyreg.dispatch_table != _copyreg_seen:
         _sync_copyreg()
-    p, out = _take_pickler()
+    try:
+        p, out = _idle.pop()
+    except IndexError:
+        out = _Chunks()
+        p = _new_pickler(out)
     try:
         _Pickler_dump(p, obj)
     except Exception as exc:  # the pickler is dropped: its state is unknown
@@ -234,7 +230,11 @@ def dumps(obj: Any, key: bytes | None) -> bytes:
         if len(out) == 1:  # small and medium payloads: one chunk, always bytes
             body = out.pop()
             size = len(body)
-            _give_back(p, out, size)
+            if size <= _SMALL_BODY and not p.globals_ref and len(_idle) < _MAX_IDLE:
+                p.clear_memo()  # _give_back, inlined for small messages
+                _idle.append((p, out))
+            else:
+                _give_back(p, out, size)
             if key is None:
                 return (
                     _format.PLAIN.pack(
@@ -297,27 +297,26 @@ def _check_stream(data: memoryview, verify_crc: bool) -> memoryview:
     return body
 
 
-def _body(stream: memoryview, verify_crc: bool) -> memoryview:
-    """The body of a stream, its marker (and CRC) verified: one unpack in the usual case."""
-    if len(stream) >= _PLAIN_LEN:
-        base, crc, length, count, tail = _PLAIN_unpack(stream)
-        if base == _PLAIN_BASE and not count and tail == _TAIL:
-            body = stream[_PLAIN_LEN:]
-            if len(body) != length:
-                raise DeserializationError(
-                    f"payload is corrupted or truncated (body is {len(body)} bytes, "
-                    f"expected {length})"
-                )
-            if (
-                verify_crc
-                and (zlib.adler32(body) if length < _SMALL_CHECK else zlib.crc32(body)) != crc
-            ):
-                raise DeserializationError(
-                    f"payload is corrupted or truncated ({len(stream)} bytes; checksum does "
-                    "not match)"
-                )
-            return body
-    return _check_stream(stream, verify_crc)  # raw regions, another version, or damage
+def _body(stream: Any, verify_crc: bool) -> Any:
+    """The body of a stream with the usual marker, verified; None for any other marker.
+
+    ``stream`` is at least ``_PLAIN_LEN`` bytes. The usual marker (no raw regions, this format
+    version) is checked with one unpack; anything else (raw regions, another version, damage)
+    goes through ``_check_stream`` for the precise error.
+    """
+    base, crc, length, count, tail = _PLAIN_unpack(stream)
+    if base != _PLAIN_BASE or count or tail != _TAIL:
+        return None
+    body = stream[_PLAIN_LEN:]
+    if len(body) != length:
+        raise DeserializationError(
+            f"payload is corrupted or truncated (body is {len(body)} bytes, expected {length})"
+        )
+    if verify_crc and (zlib.adler32(body) if length < _SMALL_CHECK else zlib.crc32(body)) != crc:
+        raise DeserializationError(
+            f"payload is corrupted or truncated ({len(stream)} bytes; checksum does not match)"
+        )
+    return body
 
 
 _SMALL_CHECK = _format.SMALL_BODY
@@ -330,19 +329,38 @@ _MAGIC_LEN = len(_MAGIC)
 _HEADER_LEN = _format.SIGNED_HEADER_LEN
 
 
+# Small bytes payloads are sliced as bytes (copying a few hundred bytes is cheaper than a
+# memoryview and its slices); larger ones through a memoryview, never copied.
+_COPY_MAX = 4096
+
+
+def _unsigned_fallback(view: Any) -> Any:
+    if view[:_MAGIC_LEN] == _MAGIC:
+        raise DeserializationError(
+            "payload is signed; pass the key it was signed with: deserialize(data, key=...)"
+        )
+    return _check_stream(view, verify_crc=True)
+
+
 def loads(data: Any, key: bytes | None) -> Any:
     """Deserialize ``data`` (see ``suitkaise.cerial.deserialize``)."""
-    try:
-        view = memoryview(data)
-    except TypeError:
-        raise TypeError(
-            f"deserialize() needs bytes (or a bytes-like object), not {type(data).__name__}"
-        ) from None
-    if type(data) is not bytes and (view.ndim != 1 or view.itemsize != 1):
-        view = view.cast("B")
-    signed = view[:_MAGIC_LEN] == _MAGIC
-    if key is not None:
-        if not signed:
+    if type(data) is bytes and len(data) <= _COPY_MAX:
+        view: Any = data
+    else:
+        try:
+            view = memoryview(data)
+        except TypeError:
+            raise TypeError(
+                f"deserialize() needs bytes (or a bytes-like object), not {type(data).__name__}"
+            ) from None
+        if view.ndim != 1 or view.itemsize != 1:
+            view = view.cast("B")
+    if key is None:
+        body = _body(view, verify_crc=True) if len(view) >= _PLAIN_LEN else None
+        if body is None:
+            body = _unsigned_fallback(view)
+    else:
+        if view[:_MAGIC_LEN] != _MAGIC:
             raise DeserializationError(
                 "payload is not signed but a key was given; refusing to load it"
             )
@@ -354,13 +372,9 @@ def loads(data: Any, key: bytes | None) -> Any:
                 "payload signature does not match the key (tampered, corrupted, or signed "
                 "with another key); refusing to load it"
             )
-        body = _body(stream, verify_crc=False)
-    else:
-        if signed:
-            raise DeserializationError(
-                "payload is signed; pass the key it was signed with: deserialize(data, key=...)"
-            )
-        body = _body(view, verify_crc=True)
+        body = _body(stream, verify_crc=False) if len(stream) >= _PLAIN_LEN else None
+        if body is None:
+            body = _check_stream(stream, verify_crc=False)
     try:
         # the marker is checked above: load the body, a complete pickle stream of its own
         return pickle.loads(body)
