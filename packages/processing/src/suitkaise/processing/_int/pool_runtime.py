@@ -13,7 +13,7 @@ Data flow (one scheduler thread per pool, one duplex pipe per worker)::
 The scheduler is the only thread that touches workers and pipes. Each worker has at most
 ``MAX_BATCHES_PER_WORKER`` batches assigned: the one it runs and short ones queued behind it,
 so that it never waits for a round trip. A batch is written to an idle worker at once; queued
-ones are written only while everything unread fits in the socket buffer (``PIPELINE_BYTES``),
+ones are written only while everything unread fits in the socket buffer (``_pipeline_bytes``),
 otherwise the last one is kept encoded and written once it is the worker's only batch, so a
 send never blocks on a worker that is itself blocked sending (no pipe deadlock). Replies come back in order, so a reply or a death is always attributed to
 one batch. A dead worker's item raises ``ProcessCrashError`` (the batch it was running and its
@@ -57,9 +57,28 @@ from suitkaise.processing._int.pool_worker import (
 #: (e.g. a spawn child that cannot import the main module) instead of respawning forever.
 MAX_FAILED_STARTS = 3
 STOP_GRACE_SECONDS = 5.0
-#: A queued batch is written at once only below this size: the kernel buffers it without the
-#: worker reading (Unix socket buffers hold ~200 kB). Windows pipes buffer far less: no queueing.
-PIPELINE_BYTES = 0 if sys.platform == "win32" else 48 * 1024
+
+
+def _pipeline_bytes() -> int:
+    """How many unread bytes a worker's pipe surely buffers without the worker reading.
+
+    A quarter of the socket buffers (Linux: ~200 kB, macOS: 8 kB), at most 48 kB. Windows pipes
+    are not sockets and buffer little: no queueing there.
+    """
+    if sys.platform == "win32":
+        return 0
+    import socket
+
+    a, b = socket.socketpair()
+    try:
+        sndbuf = a.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        rcvbuf = b.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    finally:
+        a.close()
+        b.close()
+    return max(0, min(48 * 1024, min(sndbuf, rcvbuf) // 4))
+
+
 #: A running batch plus up to two queued ones (small, short batches only: see Job.queueable).
 MAX_BATCHES_PER_WORKER = 3
 
@@ -122,6 +141,7 @@ class PoolRuntime:
         self.broken: BaseException | None = None
         self.stopped = False
         self._refusing = False  # set under _lock once the scheduler stops reading commands
+        self._pipeline_bytes = _pipeline_bytes()
         try:
             for _ in range(workers):
                 self._workers.append(self._start_worker())
@@ -338,7 +358,7 @@ class PoolRuntime:
         worker.batches.append(batch)
         worker.drops = []
         worker.known_calls.add(job.call_id)
-        if len(worker.batches) == 1 or unread + len(message) <= PIPELINE_BYTES:
+        if len(worker.batches) == 1 or unread + len(message) <= self._pipeline_bytes:
             self._write(worker, message)
         else:
             worker.unsent = message
