@@ -155,6 +155,12 @@ def crash_on_three(x: int) -> int:
     return x
 
 
+def crash_on_thirty(x: int) -> int:
+    if x == 30:
+        os._exit(7)
+    return x
+
+
 def interval(x: int) -> tuple[float, float]:
     start = time.time()
     time.sleep(0.05)
@@ -397,8 +403,32 @@ def test_worker_lost_raises_process_crash_error(client: Any) -> None:
         with pytest.raises(ProcessCrashError) as info:
             pool.map(crash_on_three, range(8))
         assert info.value.item_index == 3  # type: ignore[attr-defined]
-        assert "KilledWorker" in repr(info.value.__cause__) or "died" in str(info.value)
+        assert "KilledWorker" in repr(info.value.__cause__)
         assert pool.map(square, range(4)) == [0, 1, 4, 9]  # the nanny restarted the worker
+
+
+def test_worker_lost_in_a_batch_names_the_item_that_killed_it(client: Any) -> None:
+    with Pool(cluster=client) as pool:
+        # Cheap items: item 30 is in a batch of several, which is run again one item per
+        # task to find the culprit.
+        with pytest.raises(ProcessCrashError) as info:
+            pool.map(crash_on_thirty, range(200))
+        assert info.value.item_index == 30  # type: ignore[attr-defined]
+        assert pool.map(square, range(4)) == [0, 1, 4, 9]
+
+
+def test_runner_examples() -> None:
+    import doctest
+
+    from suitkaise.processing import run_cluster_batch
+
+    finder = doctest.DocTestFinder(recurse=False)
+    tests = finder.find(run_cluster_batch, globs={})
+    assert sum(len(t.examples) for t in tests) > 0
+    runner = doctest.DocTestRunner()
+    for test in tests:
+        runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
 
 
 def test_skprocess_classes_as_items(client: Any, tmp_path: Path) -> None:

@@ -24,8 +24,9 @@ Cancellation (error, timeout, abandoned iterator, close) cancels the call's dask
 a batch already running on a dask worker thread cannot be interrupted (dask cannot kill a
 thread), it finishes there and its result is dropped. A worker lost mid-task: dask reschedules
 the task up to ``distributed.scheduler.allowed-failures`` times, then raises ``KilledWorker``;
-the Pool reports that as ``ProcessCrashError`` for the item (a batch of several items is run
-again one item per task to find which one).
+the Pool reports that as ``ProcessCrashError`` for the item. As dask blames every task that
+was on the dead worker, the items of a lost batch are first run again one at a time, alone, to
+find the one that kills its worker.
 
 Non-goals: fairness between concurrent calls beyond round-robin; data locality.
 """
@@ -78,7 +79,8 @@ class ClusterRuntime:
         self._jobs: list[Job] = []
         self._calls: dict[int, _Call] = {}  # call id -> state
         self._running: dict[int, Batch] = {}  # batch id -> batch on the cluster
-        self._singles: deque[Batch] = deque()  # items of a lost batch, to run one per task
+        self._singles: deque[Batch] = deque()  # items of a lost batch, to run one at a time
+        self._isolated: set[int] = set()  # ids of batches sent while nothing else ran
         self._batch_ids = itertools.count(1)
         self._turn = 0
         self.broken: BaseException | None = None
@@ -172,8 +174,13 @@ class ClusterRuntime:
     def _dispatch(self) -> None:
         while len(self._running) < self._limit:
             if self._singles:
+                # Alone on the cluster (for this pool), so that a worker death is the fault
+                # of this item: dask blames every task that was on a dead worker.
+                if self._running:
+                    return
                 batch = self._singles.popleft()
                 if batch.id in batch.job.outstanding:
+                    self._isolated.add(batch.id)
                     self._send(batch)
                 continue
             job = self._pick()
@@ -236,6 +243,8 @@ class ClusterRuntime:
     def _on_done(self, arg: tuple[Batch, Any]) -> None:
         batch, future = arg
         self._running.pop(batch.id, None)
+        isolated = batch.id in self._isolated
+        self._isolated.discard(batch.id)
         job = batch.job
         call = self._calls.get(job.call_id)
         if call is not None:
@@ -247,7 +256,7 @@ class ClusterRuntime:
             # Not cancelled by us (e.g. the Client or the scheduler went away).
             job.fail(batch.indices[0], ProcessError("the cluster cancelled this task"))
         elif status == "error":
-            self._on_task_error(batch, future)
+            self._on_task_error(batch, future, isolated)
         else:
             self._on_result(batch, future)
         self._check_finished(job)
@@ -272,7 +281,7 @@ class ClusterRuntime:
             position, record = error
             job.fail(batch.indices[position], load_exception(record))
 
-    def _on_task_error(self, batch: Batch, future: Any) -> None:
+    def _on_task_error(self, batch: Batch, future: Any, isolated: bool) -> None:
         job = batch.job
         exc = future.exception()
         if type(exc).__name__ != "KilledWorker":
@@ -280,7 +289,7 @@ class ClusterRuntime:
             # worker cannot import suitkaise).
             job.fail(batch.indices[0], exc, remote=False)
             return
-        if len(batch.items) > 1:  # which item killed its worker? run each alone to find out
+        if not isolated:  # which item killed its worker? run each alone to find out
             for index, item in zip(batch.indices, batch.items):
                 single = Batch(next(self._batch_ids), job, [index], [item])
                 job.outstanding[single.id] = single  # the job is not over while it waits
