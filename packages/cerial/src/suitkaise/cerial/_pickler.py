@@ -247,9 +247,8 @@ def dumps(obj: Any, key: bytes | None) -> bytes:
                     + body
                 )
             # the HMAC covers every byte: no CRC needed
-            prefix = _format.PLAIN.pack(_format.PLAIN_BASE, 0, size, 0, _format.TAIL)
-            mac = _mac.digest_parts(key, (prefix, body))
-            return b"".join((_format.SIGNED_MAGIC, mac, prefix, body))
+            stream = _format.PLAIN.pack(_format.PLAIN_BASE, 0, size, 0, _format.TAIL) + body
+            return _format.SIGNED_MAGIC + _mac.digest(key, stream) + stream
         chunks = _Chunks(out)
         out.clear()
         _give_back(p, out, _SMALL_BODY + 1)
