@@ -167,7 +167,7 @@ def _call(
         costs_life = section in ("prerun", "run", "postrun", "autoreconnect")
         raise _Failed(_wrap(section, exc, state.current_run, timeout), costs_life) from None
     if section != "autoreconnect":
-        getattr(process.timers, section).add_time(elapsed)
+        process.timers.record(section, elapsed)
     return value, elapsed
 
 
@@ -182,7 +182,7 @@ def _attempt(process: Skprocess, host: Host, alarm: AlarmClock) -> Any:
         raise TypeError(f"{type(process).__qualname__} does not define __run__()")
     runs = config.runs
     join_at = None if config.join_in is None else time.monotonic() + config.join_in
-    full_run = process.timers.full_run
+    timers = process.timers
     prerun, run, postrun = sections.prerun, sections.run, sections.postrun
 
     def should_stop() -> bool:
@@ -213,7 +213,7 @@ def _attempt(process: Skprocess, host: Host, alarm: AlarmClock) -> Any:
             if should_stop():
                 break
             total += _call(process, "postrun", postrun, timeouts.postrun, host, alarm)[1]
-        full_run.add_time(total)
+        timers.record("full_run", total)
         state.current_run += 1
         host.run_counted(state.current_run)
 
