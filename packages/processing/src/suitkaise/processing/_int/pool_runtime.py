@@ -29,6 +29,7 @@ an item in progress on error (only timeouts kill).
 from __future__ import annotations
 
 import itertools
+import selectors
 import signal
 import sys
 import threading
@@ -142,9 +143,15 @@ class PoolRuntime:
         self.stopped = False
         self._refusing = False  # set under _lock once the scheduler stops reading commands
         self._pipeline_bytes = _pipeline_bytes()
+        # One selector for the pool's life (connection.wait() builds one per call); Windows
+        # handles are not selectable: wait() there.
+        self._selector: selectors.BaseSelector | None = None
+        if sys.platform != "win32":
+            self._selector = selectors.DefaultSelector()
+            self._selector.register(self._wake_r.fileno(), selectors.EVENT_READ, ("wake", None))
         try:
             for _ in range(workers):
-                self._workers.append(self._start_worker())
+                self._workers.append(self._track(self._start_worker()))
         except BaseException:  # e.g. out of processes: release what was started, then raise
             for worker in self._workers:
                 self._release(worker, kill=True)
@@ -223,6 +230,7 @@ class PoolRuntime:
         return _Worker(proc, parent_conn, ctrl)
 
     def _release(self, worker: _Worker, *, kill: bool) -> None:
+        self._untrack(worker)  # before its descriptors are closed and their numbers reused
         if kill and worker.proc.is_alive():
             worker.proc.kill()
         worker.proc.join(STOP_GRACE_SECONDS)
@@ -255,7 +263,7 @@ class PoolRuntime:
                 )
                 self._workers.pop(slot)
                 return
-        self._workers[slot] = self._start_worker()
+        self._workers[slot] = self._track(self._start_worker())
 
     # -- the scheduler thread -------------------------------------------------------------------
 
@@ -266,30 +274,64 @@ class PoolRuntime:
                 if self.stopped:
                     break
                 self._dispatch()
-                conns = {w.conn: w for w in self._workers}
-                sentinels = {w.proc.sentinel: w for w in self._workers}
-                ready = wait([self._wake_r, *conns, *sentinels])
-                for obj in ready:
-                    if obj is self._wake_r:
-                        assert isinstance(obj, Connection)
-                        with self._lock:
-                            self._wake_pending = False
-                            while obj.poll():
-                                obj.recv_bytes()
-                    elif obj in conns:
-                        worker = conns[obj]
-                        if worker in self._workers and not self._read_reply(worker):
-                            self._on_death(worker)
-                for obj in ready:
-                    if obj in sentinels:
-                        worker = sentinels[obj]
-                        if worker in self._workers:
-                            self._on_death(worker)
+                wake, replies, deaths = self._poll()
+                if wake:
+                    with self._lock:
+                        self._wake_pending = False
+                        while self._wake_r.poll():
+                            self._wake_r.recv_bytes()
+                for worker in replies:
+                    if worker in self._workers and not self._read_reply(worker):
+                        self._on_death(worker)
+                for worker in deaths:
+                    if worker in self._workers:
+                        self._on_death(worker)
         except BaseException as exc:  # never leave callers waiting on a dead scheduler
             self._break(ProcessError(f"the Pool scheduler failed: {exc!r}", original_error=exc))
             self._shutdown(kill=True)
         finally:
             self._close_wake_pipe()
+
+    def _poll(self) -> tuple[bool, list[_Worker], list[_Worker]]:
+        """Block until something happens: (woken, workers with a reply, workers that died)."""
+        replies: list[_Worker] = []
+        deaths: list[_Worker] = []
+        wake = False
+        if self._selector is not None:
+            for key, _ in self._selector.select():
+                kind, worker = key.data
+                if kind == "wake":
+                    wake = True
+                elif kind == "conn":
+                    replies.append(worker)
+                else:
+                    deaths.append(worker)
+            return wake, replies, deaths
+        conns = {w.conn: w for w in self._workers}
+        sentinels = {w.proc.sentinel: w for w in self._workers}
+        for obj in wait([self._wake_r, *conns, *sentinels]):
+            if obj is self._wake_r:
+                wake = True
+            elif obj in conns:
+                replies.append(conns[obj])
+            elif obj in sentinels:
+                deaths.append(sentinels[obj])
+        return wake, replies, deaths
+
+    def _track(self, worker: _Worker) -> _Worker:
+        if self._selector is not None:
+            self._selector.register(worker.conn.fileno(), selectors.EVENT_READ, ("conn", worker))
+            self._selector.register(worker.proc.sentinel, selectors.EVENT_READ, ("died", worker))
+        return worker
+
+    def _untrack(self, worker: _Worker) -> None:
+        if self._selector is None:
+            return
+        for fd in (worker.conn.fileno(), worker.proc.sentinel):
+            try:
+                self._selector.unregister(fd)
+            except (KeyError, ValueError):
+                pass
 
     def _handle_commands(self) -> None:
         while True:
@@ -584,6 +626,9 @@ class PoolRuntime:
         with self._lock:
             self._refusing = True
             self.stopped = True
+            if self._selector is not None:
+                self._selector.close()
+                self._selector = None
             for conn in (self._wake_r, self._wake_w):
                 PARENT_CONNECTIONS.discard(conn)
                 conn.close()
