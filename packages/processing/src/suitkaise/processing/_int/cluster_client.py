@@ -12,7 +12,9 @@ string such as ``"tcp://10.0.0.5:8786"``, or a cluster object with a ``scheduler
 
 from __future__ import annotations
 
+import atexit
 import threading
+from collections.abc import Callable
 from typing import Any
 
 INSTALL_HINT = 'pip install "suitkaise-processing[dask]"'
@@ -32,13 +34,25 @@ def import_distributed() -> Any:
 
 
 class ClusterConnection:
-    """A dask Client for one Pool, and whether the Pool must close it."""
+    """A dask Client for one Pool, and whether the Pool must close it.
+
+    It is closed by the Pool's ``close()``/``terminate()``/finalizer, or at interpreter exit by
+    an ``atexit`` hook registered after dask's own, so it runs before them: the pool's calls
+    are stopped and its Client closed while the scheduler (maybe a LocalCluster in this
+    process) is still up.
+    """
 
     def __init__(self, client: Any, *, owned: bool) -> None:
         self.client = client
         self.owned = owned
         self._lock = threading.Lock()
         self._closed = False
+        self._before: list[Callable[[], None]] = []
+        atexit.register(self.close)
+
+    def before_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` (e.g. stop the runtime) before the Client is closed."""
+        self._before.append(callback)
 
     @property
     def address(self) -> str:
@@ -56,6 +70,10 @@ class ClusterConnection:
             if self._closed:
                 return
             self._closed = True
+            callbacks, self._before = self._before, []
+        atexit.unregister(self.close)
+        for callback in callbacks:
+            callback()
         if self.owned:
             try:
                 self.client.close(timeout=10)

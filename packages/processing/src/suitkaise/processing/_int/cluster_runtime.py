@@ -9,8 +9,9 @@ Data flow::
 
     caller thread ──submit(job)/cancel(job)──► command deque ──► scheduler thread
         scheduler: job.take() ─► cerial(items) ─► client.submit(run_cluster_batch, ...)
-        dask callback thread: future done ─► command deque ─► scheduler
-        scheduler: future.result() ─► cerial.deserialize ─► job.add_results / job.fail
+        dask as_completed (results fetched on the Client's event loop) ─► watcher thread
+            ─► command deque ─► scheduler
+        scheduler: cerial.deserialize(result) ─► job.add_results / job.fail
         job.cond.notify ─► caller thread
 
 Batching, ordering, look-ahead and error rules are the ``Job``'s, as in the local pool: one
@@ -41,7 +42,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from suitkaise.processing._errors import ProcessCrashError, ProcessError
-from suitkaise.processing._int.cluster_client import ClusterConnection
+from suitkaise.processing._int.cluster_client import ClusterConnection, import_distributed
 from suitkaise.processing._int.cluster_runner import run_cluster_batch
 from suitkaise.processing._int.pool_jobs import Batch, Job
 from suitkaise.processing._int.pool_runtime import PoolClosedError
@@ -82,6 +83,13 @@ class ClusterRuntime:
         self._singles: deque[Batch] = deque()  # items of a lost batch, to run one at a time
         self._isolated: set[int] = set()  # ids of batches sent while nothing else ran
         self._batch_ids = itertools.count(1)
+        self._by_key: dict[str, Batch] = {}  # dask task key -> batch
+        # Results are gathered on the Client's event loop; dask's done-callbacks would run in
+        # a thread pool that is shut down before atexit hooks (noise at interpreter exit).
+        self._completed = import_distributed().as_completed(
+            loop=self._client.loop, with_results=True, raise_errors=False
+        )
+        self._added = threading.Event()
         self._turn = 0
         self.broken: BaseException | None = None
         self.stopped = False
@@ -90,6 +98,11 @@ class ClusterRuntime:
             target=self._run, name="suitkaise-cluster-pool", daemon=True
         )
         self._thread.start()
+        self._watcher = threading.Thread(
+            target=self._watch, name="suitkaise-cluster-pool-results", daemon=True
+        )
+        self._watcher.start()
+        connection.before_close(lambda: self.stop(kill=False))
 
     # -- caller-side API (same as PoolRuntime) -------------------------------------------------
 
@@ -129,6 +142,19 @@ class ClusterRuntime:
             self._commands.append((command, arg))
             self._cond.notify()
 
+    # -- the watcher thread --------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Hand each finished task (and its result or error) to the scheduler thread."""
+        while not self.stopped:
+            self._added.wait()
+            self._added.clear()
+            for future, result in self._completed:  # ends when nothing is outstanding
+                self._post("done", (future, result))
+                del future, result
+                if self.stopped:
+                    return
+
     # -- the scheduler thread ------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -137,12 +163,17 @@ class ClusterRuntime:
                 with self._cond:
                     while not self._commands:
                         self._cond.wait()
-                    commands = list(self._commands)
-                    self._commands.clear()
-                for command, arg in commands:
+                while not self.stopped:
+                    with self._cond:
+                        if not self._commands:
+                            break
+                        command, arg = self._commands.popleft()
                     self._handle(command, arg)
-                    if self.stopped:
-                        return
+                    # Holding no reference while idle: a finished dask future kept alive
+                    # here would keep its result on the cluster.
+                    del command, arg
+                if self.stopped:
+                    return
                 self._dispatch()
         except BaseException as exc:  # never leave callers waiting on a dead scheduler
             self._break(ProcessError(f"the cluster Pool scheduler failed: {exc!r}"))
@@ -227,7 +258,9 @@ class ClusterRuntime:
         job.outstanding[batch.id] = batch
         call.futures[batch.id] = future
         self._running[batch.id] = batch
-        future.add_done_callback(lambda done, batch=batch: self._post("done", (batch, done)))
+        self._by_key[future.key] = batch
+        self._completed.add(future)
+        self._added.set()
 
     def _unsendable(self, job: Job, indices: range | list[int], items: Sequence[Any]) -> int:
         for position, item in enumerate(items):
@@ -240,8 +273,11 @@ class ClusterRuntime:
         job.fail(indices[0], ProcessError(f"the batch at item {indices[0]} cannot be serialized"))
         return 0
 
-    def _on_done(self, arg: tuple[Batch, Any]) -> None:
-        batch, future = arg
+    def _on_done(self, arg: tuple[Any, Any]) -> None:
+        future, result = arg
+        batch = self._by_key.pop(future.key, None)
+        if batch is None:
+            return  # cancelled by us
         self._running.pop(batch.id, None)
         isolated = batch.id in self._isolated
         self._isolated.discard(batch.id)
@@ -256,17 +292,16 @@ class ClusterRuntime:
             # Not cancelled by us (e.g. the Client or the scheduler went away).
             job.fail(batch.indices[0], ProcessError("the cluster cancelled this task"))
         elif status == "error":
-            self._on_task_error(batch, future, isolated)
+            self._on_task_error(batch, result, isolated)
         else:
-            self._on_result(batch, future)
+            self._on_result(batch, result)
         self._check_finished(job)
 
-    def _on_result(self, batch: Batch, future: Any) -> None:
+    def _on_result(self, batch: Batch, data: Any) -> None:
         from suitkaise.processing._int.remote_errors import load_exception
 
         job = batch.job
         try:
-            data = future.result(timeout=STOP_TIMEOUT)
             results, error, elapsed = self._cerial.deserialize(data, key=self._key)
         except Exception as exc:  # e.g. a result class that cannot be loaded here
             exc.add_note(
@@ -281,9 +316,12 @@ class ClusterRuntime:
             position, record = error
             job.fail(batch.indices[position], load_exception(record))
 
-    def _on_task_error(self, batch: Batch, future: Any, isolated: bool) -> None:
+    def _on_task_error(self, batch: Batch, result: Any, isolated: bool) -> None:
         job = batch.job
-        exc = future.exception()
+        # as_completed(raise_errors=False) gives dask's (type, exception, traceback)
+        exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
+        if not isinstance(exc, BaseException):
+            exc = ProcessError(f"the cluster reported an error for this task: {result!r}")
         if type(exc).__name__ != "KilledWorker":
             # The runner catches every item's error: this one is the cluster's own (e.g. the
             # worker cannot import suitkaise).
@@ -324,6 +362,7 @@ class ClusterRuntime:
         call = self._calls.get(batch.job.call_id)
         future = None if call is None else call.futures.pop(batch.id, None)
         if future is not None:
+            self._by_key.pop(future.key, None)
             future.cancel()
 
     def _retire(self, job: Job) -> None:
@@ -337,6 +376,8 @@ class ClusterRuntime:
         call = self._calls.pop(job.call_id, None)
         if call is not None:
             futures = list(call.futures.values())
+            for future in futures:
+                self._by_key.pop(future.key, None)
             if futures:
                 self._client.cancel(futures)
             if not isinstance(call.fn_arg, bytes):
@@ -367,3 +408,4 @@ class ClusterRuntime:
                 arg.finish(closed)
                 arg.cancel_done.set()
         self.stopped = True
+        self._added.set()  # the watcher ends
