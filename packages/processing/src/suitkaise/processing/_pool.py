@@ -101,7 +101,7 @@ class Pool:
     def __init__(
         self, workers: int | None = None, *, start_method: str | None = None, cluster: Any = None
     ) -> None:
-        kwargs_workers = workers
+        asked_workers = workers
         if workers is None:
             workers = os.cpu_count() or 1
         elif isinstance(workers, bool) or not isinstance(workers, int):
@@ -120,7 +120,7 @@ class Pool:
             from suitkaise.processing._int.cluster_client import connect
 
             connection = connect(cluster)
-            if kwargs_workers is None:
+            if asked_workers is None:  # the cluster's thread count, not this machine's cores
                 workers = connection.threads()
         self._workers = workers
         self._context = multiprocessing.get_context(start_method)
