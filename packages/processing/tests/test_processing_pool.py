@@ -772,6 +772,39 @@ def test_unclosed_pool_is_released_at_interpreter_exit(tmp_path: Path) -> None:
         assert not _pid_running(pid)
 
 
+def test_ctrl_c_during_map_replaces_busy_workers(tmp_path: Path) -> None:
+    script = tmp_path / "pool_sigint.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, signal, threading, time
+            from suitkaise.processing import Pool
+
+            def slow(x):
+                time.sleep(60)
+                return x
+
+            if __name__ == "__main__":
+                with Pool(2, start_method="fork") as pool:
+                    assert pool.map(abs, [-1, -2]) == [1, 2]
+                    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+                    started = time.monotonic()
+                    try:
+                        pool.map(slow, range(4))
+                    except KeyboardInterrupt:
+                        print("interrupted")
+                    print(pool.map(abs, [-3]))      # not stuck behind the 60 s items
+                    print(time.monotonic() - started < 20)
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["interrupted", "[3]", "True"]
+
+
 def _pid_running(pid: int) -> bool:
     import psutil
 

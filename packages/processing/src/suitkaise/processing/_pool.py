@@ -319,8 +319,10 @@ class Pool:
                         break
                     job.cond.wait(left)
                 finished = job.finished
-        except BaseException:  # e.g. KeyboardInterrupt: stop the call's work, keep the pool
-            self._cancel(job, kill=False, wait_done=False)
+        except BaseException:
+            # e.g. Ctrl-C: the caller gave up, so the items running now are not waited for:
+            # their workers are replaced (as on a timeout) and the pool stays usable at once.
+            self._cancel(job, kill=True, wait_done=False)
             raise
         if not finished:
             self._cancel(job, kill=True, wait_done=True)
@@ -486,8 +488,13 @@ class ResultIterator(Iterator[Any]):
                         job.waiting = False
         except StopIteration:
             raise
-        except BaseException:
+        except Exception:
             self.close()
+            raise
+        except BaseException:  # e.g. Ctrl-C while waiting: replace the workers, as above
+            if not job.finished:
+                self._pool._cancel(job, kill=True, wait_done=False)
+            self._finish()
             raise
         if not ready:
             self._pool._cancel(job, kill=True, wait_done=True)
