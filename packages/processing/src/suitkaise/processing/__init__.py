@@ -1,6 +1,7 @@
 """suitkaise.processing: class-based subprocesses (Skprocess), a persistent Pool, and Share."""
 
-from typing import TYPE_CHECKING
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from suitkaise.processing._autoreconnect import autoreconnect
 from suitkaise.processing._config import ProcessConfig, TimeoutConfig
@@ -19,16 +20,33 @@ from suitkaise.processing._errors import (
     ShareError,
 )
 from suitkaise.processing._int.cluster_runner import run_cluster_batch
-from suitkaise.processing._pool import Pool
 from suitkaise.processing._process import Skprocess
-from suitkaise.processing._share import Share, ShareLock
 from suitkaise.processing._timers import ProcessTimers
 
 if TYPE_CHECKING:
     __version__: str
+    from suitkaise.processing._pool import Pool
+    from suitkaise.processing._share import Share, ShareLock
+
+# Imported on first use (cheap-import rule): Pool and Share pull in about half of the
+# package's import time, and an Skprocess child (spawn, forkserver) needs neither.
+_LAZY = {
+    "Pool": "suitkaise.processing._pool",
+    "Share": "suitkaise.processing._share",
+    "ShareLock": "suitkaise.processing._share",
+}
 
 
-def __getattr__(name: str) -> str:
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(import_module(module), name)
+        globals()[name] = value
+        return value
     # Looked up on first use: importlib.metadata is slow to import (cheap-import rule).
     if name != "__version__":
         raise AttributeError(f"module 'suitkaise.processing' has no attribute {name!r}")

@@ -6,7 +6,6 @@ raises ``AttributeError`` at once instead of being silently ignored.
 
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import dataclass, field
 
 __all__ = ["ProcessConfig", "TimeoutConfig"]
@@ -91,6 +90,8 @@ class ProcessConfig:
                     "process_config.start_method must be a str or None, "
                     f"got {type(self.start_method).__name__}"
                 )
+            import multiprocessing  # at start(), not at import (cheap-import rule)
+
             methods = multiprocessing.get_all_start_methods()
             if self.start_method not in methods:
                 raise ValueError(
