@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import operator
 import os
 import signal
 import subprocess
@@ -491,13 +492,17 @@ def test_every_modifier_combination(start_method: str, capfd: pytest.CaptureFixt
             return [r async for r in value]
         return await value
 
+    pairs = [(x, x) for x in data]  # star(): mul(x, x) == square(x)
     with Pool(2, start_method=start_method) as pool:
         for size in range(1, len(modifiers) + 1):
             for names in itertools.permutations(modifiers, size):
                 if size > 2 and names != tuple(sorted(names)):
                     continue  # every subset once, and every order of pairs
                 for method_name in ("map", "unordered_map", "imap", "unordered_imap"):
-                    value = apply(getattr(pool, method_name), names)(square, data)
+                    star = size % 2 == 0  # star() with half of the combinations
+                    source = pool.star() if star else pool
+                    method = apply(getattr(source, method_name), names)
+                    value = method(operator.mul, pairs) if star else method(square, data)
                     if "asynced" in names:
                         value = asyncio.run(collect(value))
                     elif "background" in names:
@@ -505,7 +510,7 @@ def test_every_modifier_combination(start_method: str, capfd: pytest.CaptureFixt
                     result = list(value)
                     if method_name.startswith("unordered"):
                         result = sorted(result)
-                    assert result == expected, (method_name, names)
+                    assert result == expected, (method_name, names, star)
     capfd.readouterr()
 
 
