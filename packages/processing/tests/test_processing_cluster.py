@@ -161,6 +161,21 @@ def crash_on_thirty(x: int) -> int:
     return x
 
 
+LOADS = 0
+
+
+class CountsLoads:
+    """A callable that counts, in each process, how many times it was deserialized."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        global LOADS
+        LOADS += 1
+        self.__dict__.update(state)
+
+    def __call__(self, x: int) -> tuple[int, int]:
+        return os.getpid(), LOADS
+
+
 def interval(x: int) -> tuple[float, float]:
     start = time.time()
     time.sleep(0.05)
@@ -337,6 +352,31 @@ def test_imap_with_infinite_generator_is_lazy(client: Any) -> None:
         assert [next(results) for _ in range(5)] == [0, 1, 4, 9, 16]
         results.close()
         assert pulled[0] < 10_000
+
+
+def _released(client: Any) -> bool:
+    """Whether the Client holds no Pool task any more, within WAIT seconds."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if not any(str(key).startswith("suitkaise-pool") for key in list(client.futures)):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_function_is_loaded_once_per_call_and_tasks_are_released(client: Any) -> None:
+    with Pool(cluster=client) as pool:
+        for _ in range(2):
+            loads: dict[int, set[int]] = {}
+            for pid, count in pool.map(CountsLoads(), range(300)):
+                loads.setdefault(pid, set()).add(count)
+            assert all(len(counts) == 1 for counts in loads.values()), loads
+        # Finished tasks hold no result on the cluster (released asynchronously: bounded poll).
+        assert _released(client)
+        results = pool.imap(time.sleep, [0.01] * 1000)
+        next(results)
+        results.close()  # cancels the outstanding tasks
+        assert _released(client)
 
 
 def test_workers_limits_concurrency_on_the_cluster(client: Any) -> None:
