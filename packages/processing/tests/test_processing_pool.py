@@ -96,6 +96,13 @@ def segfault_on_four(x: int) -> int:
     return x
 
 
+def crash_once_on_five(marker: str, x: int) -> int:
+    if x == 5 and not os.path.exists(marker):
+        Path(marker).write_text("crashed")
+        os._exit(3)
+    return x
+
+
 def slow_on_one(x: int) -> int:
     if x == 1:
         time.sleep(60)
@@ -597,6 +604,18 @@ def test_worker_crash_raises_and_pool_recovers(start_method: str) -> None:
         assert info.value.item_index == 4  # type: ignore[attr-defined]
         assert pool.map(square, range(10)) == [x * x for x in range(10)]
         assert len(pool.pids) == 2 and set(pool.pids) != pids
+
+
+def test_crash_that_does_not_recur_is_still_reported(start_method: str, tmp_path: Path) -> None:
+    # Cheap items run in slices; a crash inside a slice re-runs the slice's items one at a
+    # time to find the culprit. Here the crash does not happen again: it is reported anyway.
+    marker = str(tmp_path / "crashed")
+    with Pool(2, start_method=start_method) as pool:
+        with pytest.raises(ProcessCrashError) as info:
+            pool.star().map(crash_once_on_five, [(marker, x) for x in range(40)])
+        assert info.value.exitcode == 3
+        assert info.value.item_index <= 5  # type: ignore[attr-defined]
+        assert pool.map(square, [6]) == [36]
 
 
 def test_imap_crash_keeps_earlier_results(start_method: str) -> None:

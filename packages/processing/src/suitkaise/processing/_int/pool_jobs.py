@@ -93,6 +93,10 @@ class Job:
         self.pulled = 0
         self.exhausted = False
         self.redo: deque[tuple[int, Any]] = deque()
+        # Items that must run alone, to find which one of a slice crashed its worker, and the
+        # crash to report if none of them crashes again (see PoolRuntime._on_death).
+        self.isolating: set[int] = set()
+        self.pending_crash: tuple[int, BaseException] | None = None
         self.outstanding: dict[int, Batch] = {}
         self._largest = 1  # the largest batch measured so far
         self._seconds_per_item: float | None = None
@@ -163,8 +167,13 @@ class Job:
     def take(self, *, queued: bool = False) -> tuple[range | list[int], Sequence[Any]]:
         """Pull the next batch of items (redone items first). May fail the job."""
         size = self.next_size(queued=queued)
+        if self.redo and self.redo[0][0] in self.isolating:
+            index, item = self.redo.popleft()
+            return [index], [item]
         if self.redo:
-            taken = [self.redo.popleft() for _ in range(min(size, len(self.redo)))]
+            taken: list[tuple[int, Any]] = []
+            while self.redo and len(taken) < size and self.redo[0][0] not in self.isolating:
+                taken.append(self.redo.popleft())
             return [i for i, _ in taken], [item for _, item in taken]
         start = self.pulled
         if self._sequence is not None:
@@ -204,6 +213,24 @@ class Job:
         self._bytes_per_item = max(self._bytes_per_item * 0.5, nbytes / items)
         self._largest = max(self._largest, items)
 
+    def isolate(self, entries: list[tuple[int, Any]], crash: BaseException) -> None:
+        """Run ``entries`` again one at a time: one of them crashed a worker (scheduler)."""
+        self.redo.extendleft(reversed(entries))
+        self.isolating.update(index for index, _ in entries)
+        if self.pending_crash is None and entries:
+            self.pending_crash = (entries[0][0], crash)
+
+    def _settle_isolation(self, indices: Sequence[int]) -> None:
+        self.isolating.difference_update(indices)
+        if not self.isolating and self.pending_crash is not None:
+            index, crash = self.pending_crash
+            self.pending_crash = None
+            crash.add_note(
+                "running the items of its slice again one at a time did not crash: "
+                "reported at the first of them"
+            )
+            self.fail(index, crash)
+
     # -- output (scheduler thread writes, caller reads) ----------------------------------------
 
     def add_results(self, indices: range | list[int], values: list[Any]) -> None:
@@ -229,6 +256,8 @@ class Job:
                 self.cond.notify_all()
         if self.progress is not None:
             self.progress.update(len(values))
+        if self.isolating:
+            self._settle_isolation(indices[: len(values)])
 
     def fail(self, index: int, exc: BaseException, *, remote: bool = True) -> None:
         """Record the error of item ``index``; the earliest (imap) or first (others) wins."""

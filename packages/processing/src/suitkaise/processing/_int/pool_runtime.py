@@ -15,12 +15,13 @@ The scheduler is the only thread that touches workers and pipes. Each worker has
 so that it never waits for a round trip. A batch is written to an idle worker at once; queued
 ones are written only while everything unread fits in the socket buffer (``_pipeline_bytes``),
 otherwise the last one is kept encoded and written once it is the worker's only batch, so a
-send never blocks on a worker that is itself blocked sending (no pipe deadlock). Replies come back in order, so a reply or a death is always attributed to
-one batch. A dead worker's item raises ``ProcessCrashError`` (the batch it was running and its
-position are read from shared slots the worker updates), its queued batch is given to another
-worker, and the worker is replaced. A timeout
-kills the workers running the job's batches and replaces them; an error or an abandoned
-iterator cancels them cooperatively (the worker stops between items).
+send never blocks on a worker that is itself blocked sending (no pipe deadlock). Replies come
+back in order, so a reply or a death is always attributed to one batch. When a worker dies,
+shared slots tell which batch and which slice of it was running: a one-item slice raises
+``ProcessCrashError`` for that item; a longer slice is run again one item at a time to find
+the culprit (``Job.isolate``). Its queued batches go to other workers and it is replaced. A
+timeout kills the workers running the job's batches and replaces them; an error or an abandoned
+iterator cancels them cooperatively (the worker stops between slices of items).
 
 Non-goals: fairness guarantees between concurrent calls beyond round-robin, and interrupting
 an item in progress on error (only timeouts kill).
@@ -50,6 +51,7 @@ from suitkaise.processing._int.pool_worker import (
     PARENT_CONNECTIONS,
     POSITION,
     RUNNING,
+    SLICE_END,
     STOP,
     worker_main,
 )
@@ -506,18 +508,25 @@ class PoolRuntime:
                 job.redo.extendleft(reversed(list(zip(batch.indices, batch.items))))
                 continue
             position = min(max(int(worker.ctrl[POSITION]), 0), len(batch.items) - 1)
-            index = batch.indices[position]
+            end = min(max(int(worker.ctrl[SLICE_END]), position + 1), len(batch.items))
             name = _signal_name(exitcode)
             how = f"killed by {name}" if name else f"exit code {exitcode}"
+            if job.mode == "imap":  # results of earlier items in the batch died with it
+                job.redo.extendleft(
+                    reversed(list(zip(batch.indices[:position], batch.items[:position])))
+                )
+            index = batch.indices[position]
             crash = ProcessCrashError(
                 f"a Pool worker died while processing item {index} ({how})",
                 exitcode=exitcode,
                 signal_name=name,
             )
-            if job.mode == "imap":  # results of earlier items in the batch died with it
-                job.redo.extendleft(
-                    reversed(list(zip(batch.indices[:position], batch.items[:position])))
-                )
+            if end - position > 1:
+                # The worker ran a slice of several items: run them again one at a time to
+                # find the one that crashes (items before it in the slice run twice).
+                entries = list(zip(batch.indices[position:end], batch.items[position:end]))
+                job.isolate(entries, crash)
+                continue
             job.fail(index, crash)
         for batch in batches:
             self._check_finished(batch.job)

@@ -5,20 +5,21 @@ array ``ctrl``::
 
     scheduler ──(8-byte batch id + cerial(batch id, call id, [function], items))──► worker
     scheduler ◄──(cerial(batch id, results, error, seconds, cancelled))───────────── worker
-    ctrl[POSITION] = position in the batch of the item now running
-    ctrl[RUNNING]  = id of the batch now running            (both read by the parent after a crash)
+    ctrl[POSITION], ctrl[SLICE_END] = the slice of the batch now running (items run in slices
+                     through map(); a slice grows only while it takes under SLICE_SECONDS)
+    ctrl[RUNNING]  = id of the batch now running            (all three read after a crash)
     ctrl[CANCEL_A], ctrl[CANCEL_B] = ids of batches the parent has cancelled
                                      (checked by the worker before each item)
 
-The parent may queue a second (small) batch while the first runs, so the worker never waits
-for a round trip; batches are answered in the order they were sent.
+The parent may queue small batches while one runs, so the worker never waits for a round
+trip; batches are answered in the order they were sent.
 
 Guarantees: a batch is answered exactly once unless the worker dies; the first item that
 raises ends the batch and its error travels back with its position; the function of a call is
 deserialized once per worker and cached until the parent says the call is over. The worker
 exits when it reads an empty message, when its pipe closes, or when its parent dies.
 
-Non-goals: interrupting an item that is running (cancellation takes effect between items).
+Non-goals: interrupting an item that is running (cancellation takes effect between slices).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from typing import Any
 #: them; it closes them at once so that a sibling's pipe reaches EOF when the parent lets go.
 PARENT_CONNECTIONS: set[Connection] = set()
 
-POSITION, RUNNING, CANCEL_A, CANCEL_B = range(4)
-CTRL_SLOTS = 4
-CANCEL_STRIDE = 32
+POSITION, RUNNING, CANCEL_A, CANCEL_B, SLICE_END = range(5)
+CTRL_SLOTS = 5
+MAX_STRIDE = 1024
+SLICE_SECONDS = 0.001
 HEADER = 8  # bytes of the batch id prefix, readable before the payload is deserialized
 
 #: Sent instead of a batch to tell a worker to exit.
@@ -124,20 +126,30 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
             error = (0, dump_exception(exc))
         else:
             call = _item_caller(fn, runner, star)
-            # Checking for cancellation costs ~100 ns: do it before every item of a short
-            # batch, every CANCEL_STRIDE items of a long one (whose items are cheap).
-            stride = 1 if len(items) <= CANCEL_STRIDE else CANCEL_STRIDE
+            # Items run in slices through C-level map() (a Python loop per item costs more than
+            # a tiny task). A slice starts at one item and doubles while it takes under
+            # SLICE_SECONDS, so slow items run one at a time. Before each slice the worker
+            # publishes its bounds (for crash reports) and checks for cancellation.
+            stride = 1
             position = 0
+            count = len(items)
             try:
-                for start in range(0, len(items), stride):
+                while position < count:
                     if batch_id == slots[CANCEL_A] or batch_id == slots[CANCEL_B]:
                         cancelled = True
                         break
-                    for position in range(start, min(start + stride, len(items))):
-                        slots[POSITION] = position
-                        results.append(call(items[position]))
+                    end = min(position + stride, count)
+                    slots[POSITION] = position
+                    slots[SLICE_END] = end
+                    sliced = time.perf_counter()
+                    results.extend(map(call, items[position:end]))
+                    position = end
+                    if stride < MAX_STRIDE and time.perf_counter() - sliced < SLICE_SECONDS:
+                        stride *= 2
             except BaseException as exc:
-                error = (position, dump_exception(exc))
+                # extend() keeps what map() produced before the failure: the failing item is
+                # the next one.
+                error = (len(results), dump_exception(exc))
         elapsed = time.perf_counter() - started
         reply = _reply(cerial, key, batch_id, results, error, elapsed, cancelled)
         del results, items
