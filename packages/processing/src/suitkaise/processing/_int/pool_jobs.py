@@ -13,15 +13,16 @@ mode                  results kept as                     first error
 ====================  ==================================  =====================================
 
 Batch sizing: until an item's cost is known, a batch holds at most ``FIRST_BATCH`` items (one
-for the iterator methods, whose first result should come as soon as it can).
-After that, when the input's length is known, a batch takes half an even share of what is
-left (guided self-scheduling: large batches first, one item at the end, so that the workers
-finish together), and never more than an even share; for an input of unknown length it takes
-as much as fits in ``MAX_BATCH_SECONDS``. Either way a batch holds at least
-``MIN_BATCH_SECONDS`` of work (a round trip costs ~0.1-0.5 ms, more on a loaded machine), at most
-``MAX_BATCH_SECONDS`` of work and ``MAX_BATCH_BYTES`` of reply; for an input of unknown length
-it also grows at most ``GROWTH``-fold per reply, so that cheap first items cannot hide expensive
-ones for long (a known length bounds each batch by its share instead, as chunking does).
+for the iterator methods, whose first result should come as soon as it can). After that, when
+the input's length is known, a batch takes half an even share of what is left (guided
+self-scheduling: large batches first, one item at the end, so that the workers finish
+together; a batch queued behind a running one takes half of that); for an input of unknown
+length it takes as much as fits in ``MAX_BATCH_SECONDS``. Either way a batch holds at least
+``MIN_BATCH_SECONDS`` of work (a round trip costs ~0.1-0.5 ms, more on a loaded machine), at
+most ``MAX_BATCH_SECONDS`` of work and ``MAX_BATCH_BYTES`` of reply; for an input of unknown
+length it also grows at most ``GROWTH``-fold per reply, so that cheap first items cannot hide
+expensive ones for long (a known length bounds each batch by its share instead, as chunking
+does).
 """
 
 from __future__ import annotations
@@ -148,9 +149,7 @@ class Job:
             # Iterators start with one item, so that the first result comes as soon as it can.
             return 1 if self.streaming else max(1, min(guided, FIRST_BATCH))
         per_item = max(self._seconds_per_item, 1e-7)
-        size = guided
-        if left is not None and not queued:
-            size = min(math.ceil(left / self.workers), 2 * guided)  # an idle worker: its share
+        size = guided if not queued else max(1, guided // 2)
         # At least MIN_BATCH_SECONDS of work, so round trips stay a small part of the time
         # (for tiny items this wins over the even share: the imbalance is that small).
         size = max(size, int(MIN_BATCH_SECONDS / per_item))
