@@ -17,9 +17,12 @@ which section is running (and since when) without any message.
 
 from __future__ import annotations
 
+import mmap
+import os
+import tempfile
 import time
 from multiprocessing.connection import Connection
-from multiprocessing.sharedctypes import RawArray
+from multiprocessing.reduction import DupFd
 from typing import Any
 
 from suitkaise import cerial
@@ -30,19 +33,87 @@ SECTION_NAMES = ("prerun", "run", "postrun", "onfinish", "result", "error", "aut
 SECTION_INDEX = {name: i for i, name in enumerate(SECTION_NAMES)}
 
 _STOP, _DEADLINE, _SECTION, _TIMEOUT, _CURRENT_RUN = range(5)
+_SIZE = 5 * 8  # five doubles
+
+
+def _shared_memory_file(size: int) -> int:
+    """A descriptor of ``size`` zero bytes of shared memory that has no name anywhere."""
+    if hasattr(os, "memfd_create"):  # Linux
+        fd = os.memfd_create("suitkaise-control", os.MFD_CLOEXEC)
+    else:  # other POSIX: a file unlinked at once (where /dev/shm exists, in memory)
+        directory = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        fd, name = tempfile.mkstemp(prefix="suitkaise-control-", dir=directory)
+        os.unlink(name)
+    try:
+        os.ftruncate(fd, size)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _attach_block(fd: Any) -> ControlBlock:
+    """Rebuild a ControlBlock in a spawned child from its passed descriptor."""
+    block = object.__new__(ControlBlock)
+    descriptor = fd.detach() if hasattr(fd, "detach") else fd
+    try:
+        block._map = mmap.mmap(descriptor, _SIZE)
+    finally:
+        os.close(descriptor)  # the mapping outlives the descriptor
+    block._fd = -1
+    block._array = memoryview(block._map).cast("d")
+    return block
 
 
 class ControlBlock:
     """Five shared doubles: the only state both processes read without a message.
 
     Created in the parent before the child starts; it travels to the child with the process
-    arguments (inherited under fork, passed as a file descriptor under spawn/forkserver).
+    arguments. Under fork it is an anonymous shared mapping the child inherits; under spawn and
+    forkserver it is a mapping of an unlinked shared-memory file whose descriptor is passed to
+    the child (no file name exists, so nothing can be left behind). A plain ``mmap`` read through
+    a ``memoryview``: no ``ctypes`` (a spawned child would import it just for this) and no
+    shared heap.
+
+    Args:
+        inherited: True when the child is forked (the block is never pickled).
     """
 
-    __slots__ = ("_array",)
+    __slots__ = ("_array", "_fd", "_map")
 
-    def __init__(self) -> None:
-        self._array: Any = RawArray("d", 5)
+    def __init__(self, *, inherited: bool = False) -> None:
+        self._fd = -1 if inherited else _shared_memory_file(_SIZE)
+        self._map: mmap.mmap | None = mmap.mmap(self._fd, _SIZE)  # fd -1: shared, anonymous
+        self._array: Any = memoryview(self._map).cast("d")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._fd < 0:
+            raise TypeError(
+                "this ControlBlock cannot be sent (made for a forked child, or released)"
+            )
+        return (_attach_block, (DupFd(self._fd),))  # only while multiprocessing starts a child
+
+    def release(self) -> None:
+        """Unmap the shared memory once no child will use it again; idempotent.
+
+        The last values stay readable (``current_run``) from a private copy. This frees the
+        descriptor the mapping holds, so finished processes kept alive hold no descriptors.
+        """
+        shared = self._map
+        if shared is None:
+            return
+        view = self._array
+        self._array = view.tolist()
+        view.release()  # mmap.close() refuses while a view exports its buffer
+        self._map = None
+        shared.close()
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        if getattr(self, "_map", None) is not None:
+            self.release()
 
     # stop flag -------------------------------------------------------------------------
     def request_stop(self) -> None:

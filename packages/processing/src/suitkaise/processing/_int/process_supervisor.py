@@ -122,7 +122,7 @@ class Supervisor:
         self.name = name
         self.has_error_handler = has_error_handler
         self.has_timeouts = has_timeouts
-        self.block = ControlBlock()
+        self.block = ControlBlock(inherited=self.ctx.get_start_method() == "fork")
         self.proc: BaseProcess | None = None
         self.up: Channel | None = None
         self.down: Channel | None = None
@@ -405,6 +405,7 @@ class Supervisor:
         with self._cond:
             self.ended = True
             self._cond.notify_all()
+        self.block.release()  # no child will need it again; current_run stays readable
         _LIVE.discard(self)
 
     # -- control ----------------------------------------------------------------------------
@@ -459,6 +460,7 @@ class Supervisor:
         if self.proc is not None:
             kill_tree(self.proc)
         self._release_child()
+        self.block.release()
         _LIVE.discard(self)
 
 
