@@ -7,9 +7,10 @@ items, ``__main__`` objects (through a script with its own cluster), and a Share
 from cluster workers. The cluster backend starts no local worker processes, so these tests do
 not take the ``start_method`` fixture; the Share's coordinator does, and its test does.
 
-The scheduler runs with ``allowed-failures = 0`` so that a task that kills its worker is
-reported at once instead of being retried on the other workers (dask's default, 3 retries,
-is documented in docs/processing/cluster.md).
+The shared scheduler runs with ``allowed-failures = 0`` so that a failure is reported at once
+instead of being retried (dask's default, 3 retries, is documented in
+docs/processing/cluster.md). Tests that kill workers get a cluster of their own
+(``crash_client``), so a slow worker restart on a loaded machine cannot break the shared one.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ from suitkaise.processing import (  # noqa: E402
 
 WAIT = 30.0
 
+# A cluster that stops answering must fail its test, not stall the whole suite.
+pytestmark = pytest.mark.timeout(120)
+
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -74,6 +78,30 @@ def cluster() -> Iterator[Any]:
 def client(cluster: Any) -> Iterator[Any]:
     with distributed.Client(cluster, set_as_default=False) as dask_client:
         yield dask_client
+
+
+@pytest.fixture
+def crash_client() -> Iterator[Any]:
+    """A cluster of its own for a test that kills workers, so the shared one stays healthy.
+
+    One retry (``allowed-failures: 1``): a task that merely sat on a worker another item
+    killed (which happens on a loaded machine while the nanny restarts it) runs again
+    elsewhere, while the item that kills every worker it runs on is still given up on.
+    """
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        local = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        )
+    try:
+        with distributed.Client(local, set_as_default=False) as dask_client:
+            yield dask_client
+    finally:
+        local.close(timeout=30)
 
 
 def _cluster_pids(cluster: Any) -> set[int]:
@@ -438,8 +466,8 @@ def test_error_keeps_type_message_traceback_and_index(client: Any) -> None:
         assert pool.map(square, [3]) == [9]
 
 
-def test_worker_lost_raises_process_crash_error(client: Any) -> None:
-    with Pool(cluster=client) as pool:
+def test_worker_lost_raises_process_crash_error(crash_client: Any) -> None:
+    with Pool(cluster=crash_client) as pool:
         with pytest.raises(ProcessCrashError) as info:
             pool.map(crash_on_three, range(8))
         assert info.value.item_index == 3  # type: ignore[attr-defined]
@@ -447,8 +475,8 @@ def test_worker_lost_raises_process_crash_error(client: Any) -> None:
         assert pool.map(square, range(4)) == [0, 1, 4, 9]  # the nanny restarted the worker
 
 
-def test_worker_lost_in_a_batch_names_the_item_that_killed_it(client: Any) -> None:
-    with Pool(cluster=client) as pool:
+def test_worker_lost_in_a_batch_names_the_item_that_killed_it(crash_client: Any) -> None:
+    with Pool(cluster=crash_client) as pool:
         # Cheap items: item 30 is in a batch of several, which is run again one item per
         # task to find the culprit.
         with pytest.raises(ProcessCrashError) as info:
