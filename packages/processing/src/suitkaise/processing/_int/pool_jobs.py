@@ -35,6 +35,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 MIN_BATCH_SECONDS = 0.0005
+#: A probe (a batch sent before an item's cost is known, to workers that stop early) ends after
+#: this much work or this many result bytes; the parent re-sends what it did not run.
+PROBE_SECONDS = 0.005
+PROBE_BYTES = 1024 * 1024
+#: Probes in flight per worker: one running, one queued, so no worker waits for the first reply.
+PROBES_PER_WORKER = 2
 MAX_BATCH_SECONDS = 0.25
 MAX_QUEUED_SECONDS = 0.5
 GROWTH = 64
@@ -102,6 +108,10 @@ class Job:
         self._largest = 1  # the largest batch measured so far
         self._seconds_per_item: float | None = None
         self._bytes_per_item = 0.0
+        # Set by a runtime whose workers end a budgeted batch early (see probe_budget()).
+        self.stops_early = False
+        self._item_bytes: float | None = None  # serialized size of an input item, sampled
+        self._probes = 0
 
         # output side (guarded by cond)
         self.chunks: list[tuple[range | list[int], list[Any]]] = []
@@ -135,24 +145,64 @@ class Job:
                     return False
         return True
 
+    def probing(self) -> bool:
+        """Whether batches are sized as probes: the item cost is unknown, the workers stop
+        a probe early, and the input is a sequence of known length (a list call)."""
+        return (
+            self._seconds_per_item is None
+            and self.stops_early
+            and self._sequence is not None
+            and not self.streaming
+        )
+
+    def probe_budget(self) -> tuple[float, int] | None:
+        """The (seconds, result bytes) budget of the next batch, or None (scheduler)."""
+        return (PROBE_SECONDS, PROBE_BYTES) if self.probing() else None
+
+    def probe_sample(self) -> Sequence[Any] | None:
+        """A few items to serialize once, to size probes in bytes; None once known."""
+        if not self.probing() or self._item_bytes is not None or self._sequence is None:
+            return None
+        sample = self._sequence[self.pulled : self.pulled + FIRST_BATCH]
+        if not sample:
+            return None
+        return sample
+
+    def set_item_bytes(self, nbytes: float) -> None:
+        self._item_bytes = max(nbytes, 1.0)
+
     def queueable(self) -> bool:
         """Whether a batch may wait behind another on a busy worker: only short ones, so
         that queueing saves round trips without leaving a worker idle at the end."""
         if self._seconds_per_item is None:
-            return False
+            # A probe ends early by itself: one may wait behind another.
+            return self.probing() and self._probes < PROBES_PER_WORKER * self.workers
         return self._seconds_per_item * self.next_size(queued=True) <= MAX_QUEUED_SECONDS
 
-    def next_size(self, *, queued: bool = False) -> int:
+    def next_size(self, *, queued: bool = False, share: int | None = None) -> int:
+        """Items in the next batch; ``share``: how many would even out the workers' queued
+        items (default: an even share of what is left)."""
         left = None if self.total is None else self.total - self.pulled
         guided = MAX_BATCH if left is None else math.ceil(left / (2 * self.workers))
         if self._seconds_per_item is None:
-            # Iterators start with one item, so that the first result comes as soon as it can.
-            return 1 if self.streaming else max(1, min(guided, FIRST_BATCH))
+            if self.streaming:  # iterators: the first result as soon as it can come
+                return 1
+            cap = FIRST_BATCH
+            if self.probing() and self._item_bytes is not None and self.total is not None:
+                # A probe stops early if items are slow: as large as a chunk of
+                # multiprocessing.Pool (a quarter of a worker's share), within PROBE_BYTES.
+                cap = max(cap, math.ceil(self.total / (4 * self.workers)))
+                cap = min(cap, MAX_BATCH, int(PROBE_BYTES / self._item_bytes))
+            return max(1, min(guided, cap))
         per_item = max(self._seconds_per_item, 1e-7)
         size = guided if not queued else max(1, guided // 2)
         # At least MIN_BATCH_SECONDS of work, so round trips stay a small part of the time
-        # (for tiny items this wins over the even share: the imbalance is that small).
-        size = max(size, int(MIN_BATCH_SECONDS / per_item))
+        # (for tiny items this wins over the guided share: the imbalance is that small), but
+        # no more than evens out the workers, so that tiny items still keep them all busy.
+        floor = int(MIN_BATCH_SECONDS / per_item)
+        if left is not None:
+            floor = min(floor, math.ceil(left / self.workers) if share is None else share)
+        size = max(size, floor)
         size = min(size, int(MAX_BATCH_SECONDS / per_item))
         if self._bytes_per_item > 0:
             size = min(size, int(MAX_BATCH_BYTES / self._bytes_per_item))
@@ -163,9 +213,13 @@ class Job:
             size = min(size, left)
         return max(1, size)
 
-    def take(self, *, queued: bool = False) -> tuple[range | list[int], Sequence[Any]]:
+    def take(
+        self, *, queued: bool = False, share: int | None = None
+    ) -> tuple[range | list[int], Sequence[Any]]:
         """Pull the next batch of items (redone items first). May fail the job."""
-        size = self.next_size(queued=queued)
+        size = self.next_size(queued=queued, share=share)
+        if self._seconds_per_item is None:
+            self._probes += 1
         if self.redo and self.redo[0][0] in self.isolating:
             index, item = self.redo.popleft()
             return [index], [item]

@@ -165,6 +165,7 @@ class PoolRuntime:
     # -- caller-side API --------------------------------------------------------------------------
 
     def submit(self, job: Job) -> None:
+        job.stops_early = True  # workers end a probe batch early (see pool_worker)
         self._post("submit", job)
 
     def cancel(self, job: Job, *, kill: bool, wait_done: bool = True) -> None:
@@ -365,8 +366,17 @@ class PoolRuntime:
                     turn += 1
                     if job is None:
                         return
-                    if self._assign(worker, job):
+                    if self._assign(worker, job, self._fair_share(worker, job)):
                         break
+
+    def _fair_share(self, worker: _Worker, job: Job) -> int | None:
+        """Items of ``job`` that would leave every worker with as many of its items to run
+        as ``worker`` (counting what is queued); None when the job's length is unknown."""
+        if job.total is None:
+            return None
+        queued = {w: sum(len(b.items) for b in w.batches if b.job is job) for w in self._workers}
+        left = job.total - job.pulled + len(job.redo)
+        return (left + sum(queued.values())) // len(self._workers) - queued.get(worker, 0)
 
     def _pick(self, turn: int, *, queued: bool) -> Job | None:
         jobs = self._jobs
@@ -376,22 +386,31 @@ class PoolRuntime:
                 return job
         return None
 
-    def _assign(self, worker: _Worker, job: Job) -> bool:
+    def _assign(self, worker: _Worker, job: Job, share: int | None) -> bool:
         """Give ``job``'s next batch to ``worker``; False if nothing was assigned."""
-        indices, items = job.take(queued=bool(worker.batches))
+        sample = job.probe_sample()
+        if sample is not None:
+            try:
+                sampled = len(self._cerial.serialize(sample, key=self._key))
+            except Exception:  # reported item by item when the batch is encoded
+                sampled = None
+            if sampled is not None:
+                job.set_item_bytes(sampled / len(sample))
+        budget = job.probe_budget()
+        indices, items = job.take(queued=bool(worker.batches), share=share)
         if not items:
             self._check_finished(job)
             return False
         fn_bytes = None if job.call_id in worker.known_calls else job.fn_bytes
         batch_id = next(self._batch_ids)
-        message = self._encode(batch_id, job, fn_bytes, worker.drops, items)
+        message = self._encode(batch_id, job, fn_bytes, worker.drops, items, budget)
         if message is None:  # an item cannot be serialized: find it and fail the job there
             position = self._unsendable(job, indices, items)
             indices, items = indices[:position], items[:position]
             if not items or job.mode != "imap":  # only imap still wants the items before it
                 self._check_finished(job)
                 return False
-            message = self._encode(batch_id, job, fn_bytes, worker.drops, items)
+            message = self._encode(batch_id, job, fn_bytes, worker.drops, items, budget)
             assert message is not None
         batch = Batch(batch_id, job, indices, items)
         batch.nbytes = len(message)
@@ -421,10 +440,11 @@ class PoolRuntime:
         fn_bytes: bytes | None,
         drops: list[int],
         items: Sequence[Any],
+        budget: tuple[float, int] | None,
     ) -> bytes | None:
         try:
             payload = self._cerial.serialize(
-                (batch_id, job.call_id, fn_bytes, job.star, drops, items), key=self._key
+                (batch_id, job.call_id, fn_bytes, job.star, drops, items, budget), key=self._key
             )
         except Exception:
             return None
@@ -480,6 +500,10 @@ class PoolRuntime:
             return True
         job.record_timing(len(results) + (error is not None), elapsed, len(data))
         job.add_results(batch.indices, results)
+        if error is None and len(results) < len(batch.items):
+            # A probe that spent its budget: the items it did not run go out again first.
+            done = len(results)
+            job.redo.extendleft(reversed(list(zip(batch.indices[done:], batch.items[done:]))))
         if error is not None:
             position, record = error
             job.fail(batch.indices[position], load_exception(record))

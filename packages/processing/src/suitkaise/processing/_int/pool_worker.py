@@ -3,7 +3,8 @@
 A worker owns one end of a duplex pipe to its pool's scheduler thread and a four-slot shared
 array ``ctrl``::
 
-    scheduler ──(8-byte batch id + cerial(batch id, call id, [function], items))──► worker
+    scheduler ──(8-byte batch id + cerial(batch id, call id, [function], star, drops,
+                 items, budget))─────────────────────────────────────────────────────► worker
     scheduler ◄──(cerial(batch id, results, error, seconds, cancelled))───────────── worker
     ctrl[POSITION], ctrl[SLICE_END] = the slice of the batch now running (items run in slices
                      through map(); a slice grows only while it takes under SLICE_SECONDS)
@@ -15,7 +16,9 @@ The parent may queue small batches while one runs, so the worker never waits for
 trip; batches are answered in the order they were sent.
 
 Guarantees: a batch is answered exactly once unless the worker dies; the first item that
-raises ends the batch and its error travels back with its position; the function of a call is
+raises ends the batch and its error travels back with its position; a batch with a budget
+(``(seconds, result bytes)``, sent while the call's item cost is unknown) ends early once the
+budget is spent, answering fewer results than items and no error; the function of a call is
 deserialized once per worker and cached until the parent says the call is over. The worker
 exits when it reads an empty message, when its pipe closes, or when its parent dies.
 
@@ -24,6 +27,8 @@ Non-goals: interrupting an item that is running (cancellation takes effect betwe
 
 from __future__ import annotations
 
+import selectors
+import sys
 import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -77,6 +82,27 @@ def _item_caller(fn: Any, runner: Any, star: bool) -> Any:
     return fn
 
 
+def _watcher(conn: Connection, parent_sentinel: int | None) -> Any:
+    """A function that blocks until ``conn`` is readable (True) or the parent died (False).
+
+    One selector for the worker's life: ``connection.wait()`` builds one per call, which costs
+    a few system calls per batch. Windows handles are not selectable: ``wait()`` there.
+    """
+    watch: list[Any] = [conn] if parent_sentinel is None else [conn, parent_sentinel]
+    if sys.platform == "win32":
+        return lambda: conn in wait(watch)
+    selector = selectors.DefaultSelector()
+    selector.register(conn.fileno(), selectors.EVENT_READ, True)
+    if parent_sentinel is not None:
+        selector.register(parent_sentinel, selectors.EVENT_READ, False)
+
+    def ready() -> bool:
+        events = selector.select()
+        return any(key.data for key, _ in events)
+
+    return ready
+
+
 def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
     """Serve batches from ``conn`` until told to stop (runs in the worker process)."""
     from multiprocessing import parent_process
@@ -86,13 +112,13 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
 
     _close_inherited(conn)
     parent = parent_process()
-    watch: list[Any] = [conn] if parent is None else [conn, parent.sentinel]
+    ready = _watcher(conn, None if parent is None else parent.sentinel)
     functions: dict[int, tuple[Any, Any]] = {}
     slots = memoryview(ctrl).cast("B").cast("q")  # faster than indexing the ctypes array
     conn.send_bytes(HELLO)
     while True:
         try:
-            if conn not in wait(watch):
+            if not ready():
                 return  # the parent died
             data = conn.recv_bytes()
         except (EOFError, OSError, KeyboardInterrupt):
@@ -108,7 +134,7 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
         error: tuple[int, dict[str, Any]] | None = None
         cancelled = False
         try:
-            sent_id, call_id, fn_bytes, star, drops, items = cerial.deserialize(
+            sent_id, call_id, fn_bytes, star, drops, items, budget = cerial.deserialize(
                 memoryview(data)[HEADER:], key=key
             )
             del data
@@ -129,10 +155,13 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
             # Items run in slices through C-level map() (a Python loop per item costs more than
             # a tiny task). A slice starts at one item and doubles while it takes under
             # SLICE_SECONDS, so slow items run one at a time. Before each slice the worker
-            # publishes its bounds (for crash reports) and checks for cancellation.
+            # publishes its bounds (for crash reports) and checks for cancellation. A batch
+            # sent before the call's item cost is known has a budget (seconds, result bytes):
+            # past it the worker answers with what it has and the parent re-sends the rest.
             stride = 1
             position = 0
             count = len(items)
+            produced = 0
             try:
                 while position < count:
                     if batch_id == slots[CANCEL_A] or batch_id == slots[CANCEL_B]:
@@ -143,8 +172,14 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
                     slots[SLICE_END] = end
                     sliced = time.perf_counter()
                     results.extend(map(call, items[position:end]))
+                    now = time.perf_counter()
+                    if budget is not None:
+                        # Shallow size of the slice's last result, as an estimate of each.
+                        produced += sys.getsizeof(results[-1]) * (end - position)
+                        if now - started > budget[0] or produced > budget[1]:
+                            break
                     position = end
-                    if stride < MAX_STRIDE and time.perf_counter() - sliced < SLICE_SECONDS:
+                    if stride < MAX_STRIDE and now - sliced < SLICE_SECONDS:
                         stride *= 2
             except BaseException as exc:
                 # extend() keeps what map() produced before the failure: the failing item is
