@@ -31,25 +31,48 @@ def machine() -> str:
     )
 
 
+OURS = ("cerial", "suitkaise", "skprocess", "share", "sktimer", "timethis", "timethis")
+RATIO = re.compile(r"\(?([0-9][0-9,]*\.?[0-9]*)x\)?")
+
+
+def _is_ours(text: str) -> bool:
+    return any(name in text.lower() for name in OURS)
+
+
 def ratio_rows(markdown: str) -> list[tuple[str, float]]:
-    """(label, ratio) for every table row whose header has a column named like 'ratio'."""
+    """(label, ratio to the table's first peer) for suitkaise's own cells of every table.
+
+    Two table shapes occur: peers as columns (our column holds "12 ms (0.95x)") and peers as
+    rows (our row has a ratio column holding "0.95x").
+    """
     rows: list[tuple[str, float]] = []
     header: list[str] | None = None
+    title = ""
     for line in markdown.splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().strip("`")
         if not line.startswith("|"):
             header = None
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if header is None:
-            header = [c.lower() for c in cells]
+            header = cells
             continue
         if set("".join(cells)) <= set("-: "):
             continue
-        ratio_cols = [i for i, h in enumerate(header) if "ratio" in h or h.startswith("vs ")]
-        for i in ratio_cols[:1]:
-            match = re.search(r"[-+]?\d*\.?\d+", cells[i]) if i < len(cells) else None
-            if match:
-                rows.append((" / ".join(cells[:2]), float(match.group())))
+        ours = [i for i, h in enumerate(header) if i and _is_ours(h) and "/" not in h]
+        ratio_cols = [i for i, h in enumerate(header) if re.search(r"ratio|vs|speed", h, re.I)]
+        picks: list[tuple[str, str]] = []
+        if ours:
+            picks = [(f"{cells[0]} ({header[i]})", cells[i]) for i in ours if i < len(cells)]
+        elif ratio_cols and _is_ours(cells[0]):
+            picks = [(cells[0], cells[ratio_cols[0]])]
+        for label, cell in picks:
+            match = RATIO.search(cell)
+            value = float(match.group(1).replace(",", "")) if match else 0.0
+            # Ratios against a bare loop (engine overhead) are not comparisons with a peer.
+            if 0 < value < 100:
+                rows.append((f"{title[:40]}: {label.replace('`', '')}", value))
     return rows
 
 
@@ -63,13 +86,14 @@ def chart(rows: list[tuple[str, float]], path: Path) -> bool:
         return False
     if not rows:
         return False
-    fig, ax = plt.subplots(figsize=(9, max(2.5, 0.32 * len(rows))))
-    labels = [label[:60] for label, _ in rows]
+    fig, ax = plt.subplots(figsize=(10, max(2.5, 0.3 * len(rows))))
+    labels = [label[:90] for label, _ in rows]
     ax.barh(range(len(rows)), [r for _, r in rows], color="#3f51b5")
+    ax.set_xscale("log")
     ax.set_yticks(range(len(rows)), labels, fontsize=7)
     ax.invert_yaxis()
     ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
-    ax.set_xlabel("ratio to the first peer of each table (see the tables for direction)")
+    ax.set_xlabel("suitkaise / first peer of its table, log scale (direction: see the table)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
