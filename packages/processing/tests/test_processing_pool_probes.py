@@ -1,7 +1,7 @@
 """Pool probes: batches sent before an item's cost is known, that a worker ends early.
 
-A list call's first batches are as large as a ``multiprocessing.Pool`` chunk (cheap items need
-no extra round trip), and a worker stops such a batch once it has spent its budget (slow or
+A list call's first batch to a worker is its whole share (cheap items need no extra round
+trip), and a worker stops such a batch once it has spent its budget (slow or
 large items still spread over the workers); the parent re-sends what it did not run.
 """
 
@@ -56,13 +56,11 @@ def test_probes_are_chunk_sized_only_for_workers_that_stop_early() -> None:
     assert sample is not None and len(sample) == pool_jobs.FIRST_BATCH
     job.set_item_bytes(3.0)
     assert job.probe_budget() == (pool_jobs.PROBE_SECONDS, pool_jobs.PROBE_BYTES)
-    assert len(job.take()[1]) == 1250  # 10,000 / (4 * 2 workers), as multiprocessing.Pool
-    assert job.queueable()  # a probe may wait behind another one
+    assert len(job.take()[1]) == 5000  # a worker's whole share: it ends early if items are slow
     # Without early stops (e.g. the cluster runtime) the first batch stays small.
     plain = make_job(list(range(10_000)), stops_early=False)
     assert plain.probe_budget() is None and plain.probe_sample() is None
     assert len(plain.take()[1]) == pool_jobs.FIRST_BATCH
-    assert not plain.queueable()
 
 
 def test_probe_size_respects_the_byte_budget_and_ends_once_measured() -> None:
@@ -75,14 +73,14 @@ def test_probe_size_respects_the_byte_budget_and_ends_once_measured() -> None:
 
 def test_tiny_items_are_not_all_given_to_one_worker() -> None:
     job = make_job(list(range(10_000)), stops_early=True)
-    job.set_item_bytes(3.0)
-    job.take()
-    job.record_timing(1250, 1e-7 * 1250, 4 * 1250)
+    job.set_item_bytes(pool_jobs.PROBE_BYTES / 1000)  # 1,000 items fit in a probe
+    assert len(job.take()[1]) == 1000
+    job.record_timing(1000, 1e-7 * 1000, 4 * 1000)
     # Everything left is under MIN_BATCH_SECONDS of work, but the other worker has nothing
     # queued: this worker takes only enough to even them out.
-    assert len(job.take(share=4375)[1]) == 4375
+    assert len(job.take(share=4500)[1]) == 4500
     # Nothing to even out: half an even share of what is left (guided), as for slow items.
-    assert len(job.take(share=0)[1]) == math.ceil(4375 / 4)
+    assert len(job.take(share=0)[1]) == math.ceil(4500 / 4)
 
 
 def test_worker_ends_a_budgeted_batch_early(start_method: str) -> None:
@@ -122,6 +120,6 @@ def test_map_results_are_complete_when_probes_end_early(start_method: str) -> No
         # Slow items: every probe ends after its first item and the rest is re-sent.
         assert pool.map(slow_square, list(range(12))) == [x * x for x in range(12)]
         # Large results end a probe on bytes; cheap ones fill whole chunks.
-        assert pool.map(megabytes, list(range(12))) == [bytes(300_000)] * 12
+        assert pool.map(megabytes, list(range(24))) == [bytes(300_000)] * 24
         assert pool.map(square, list(range(5_000))) == [x * x for x in range(5_000)]
         assert sorted(pool.unordered_map(slow_square, list(range(6)))) == [x * x for x in range(6)]

@@ -13,13 +13,21 @@ mode                  results kept as                     first error
 ====================  ==================================  =====================================
 
 Batch sizing: until an item's cost is known, a batch holds at most ``FIRST_BATCH`` items (one
-for the iterator methods, whose first result should come as soon as it can). After that, when
-the input's length is known, a batch takes half an even share of what is left (guided
-self-scheduling: large batches first, one item at the end, so that the workers finish
+for the iterator methods, whose first result should come as soon as it can). A list call on a
+sequence, run by workers that end a batch early (the local pool), sends *probes* instead: one
+per worker, each an even share (``len / workers`` items, at most ``MAX_BATCH`` and
+``PROBE_BYTES`` of input), which a worker ends after ``PROBE_SECONDS`` of work or
+``PROBE_BYTES`` of results; the parent re-sends the items a probe did not run. Cheap items thus
+need no measuring round trip and as few messages as can be (each one wakes a process, costly on
+a busy machine), and slow or large ones are not piled onto one worker.
+
+After that, when the input's length is known, a batch takes half an even share of what is
+left (guided self-scheduling: large batches first, one item at the end, so that the workers finish
 together; a batch queued behind a running one takes half of that); for an input of unknown
 length it takes as much as fits in ``MAX_BATCH_SECONDS``. Either way a batch holds at least
-``MIN_BATCH_SECONDS`` of work (a round trip costs ~0.1-0.5 ms, more on a loaded machine), at
-most ``MAX_BATCH_SECONDS`` of work and ``MAX_BATCH_BYTES`` of reply; for an input of unknown
+``MIN_BATCH_SECONDS`` of work (a round trip costs ~0.1-0.5 ms, more on a loaded machine)
+unless that is more than evens out the items queued on the workers, at most
+``MAX_BATCH_SECONDS`` of work and ``MAX_BATCH_BYTES`` of reply; for an input of unknown
 length it also grows at most ``GROWTH``-fold per reply, so that cheap first items cannot hide
 expensive ones for long (a known length bounds each batch by its share instead, as chunking
 does).
@@ -39,8 +47,6 @@ MIN_BATCH_SECONDS = 0.0005
 #: this much work or this many result bytes; the parent re-sends what it did not run.
 PROBE_SECONDS = 0.005
 PROBE_BYTES = 1024 * 1024
-#: Probes in flight per worker: one running, one queued, so no worker waits for the first reply.
-PROBES_PER_WORKER = 2
 MAX_BATCH_SECONDS = 0.25
 MAX_QUEUED_SECONDS = 0.5
 GROWTH = 64
@@ -111,7 +117,6 @@ class Job:
         # Set by a runtime whose workers end a budgeted batch early (see probe_budget()).
         self.stops_early = False
         self._item_bytes: float | None = None  # serialized size of an input item, sampled
-        self._probes = 0
 
         # output side (guarded by cond)
         self.chunks: list[tuple[range | list[int], list[Any]]] = []
@@ -175,24 +180,24 @@ class Job:
         """Whether a batch may wait behind another on a busy worker: only short ones, so
         that queueing saves round trips without leaving a worker idle at the end."""
         if self._seconds_per_item is None:
-            # A probe ends early by itself: one may wait behind another.
-            return self.probing() and self._probes < PROBES_PER_WORKER * self.workers
+            return False
         return self._seconds_per_item * self.next_size(queued=True) <= MAX_QUEUED_SECONDS
 
     def next_size(self, *, queued: bool = False, share: int | None = None) -> int:
         """Items in the next batch; ``share``: how many would even out the workers' queued
         items (default: an even share of what is left)."""
-        left = None if self.total is None else self.total - self.pulled
+        # Items still to send: not yet pulled, plus those to send again (e.g. a probe's rest).
+        left = None if self.total is None else self.total - self.pulled + len(self.redo)
         guided = MAX_BATCH if left is None else math.ceil(left / (2 * self.workers))
         if self._seconds_per_item is None:
             if self.streaming:  # iterators: the first result as soon as it can come
                 return 1
             cap = FIRST_BATCH
             if self.probing() and self._item_bytes is not None and self.total is not None:
-                # A probe stops early if items are slow: as large as a chunk of
-                # multiprocessing.Pool (a quarter of a worker's share), within PROBE_BYTES.
-                cap = max(cap, math.ceil(self.total / (4 * self.workers)))
+                # A probe ends early if items are slow: it can be a worker's whole share.
+                cap = max(cap, math.ceil(self.total / self.workers))
                 cap = min(cap, MAX_BATCH, int(PROBE_BYTES / self._item_bytes))
+                return max(1, min(self.total - self.pulled, cap))
             return max(1, min(guided, cap))
         per_item = max(self._seconds_per_item, 1e-7)
         size = guided if not queued else max(1, guided // 2)
@@ -218,8 +223,6 @@ class Job:
     ) -> tuple[range | list[int], Sequence[Any]]:
         """Pull the next batch of items (redone items first). May fail the job."""
         size = self.next_size(queued=queued, share=share)
-        if self._seconds_per_item is None:
-            self._probes += 1
         if self.redo and self.redo[0][0] in self.isolating:
             index, item = self.redo.popleft()
             return [index], [item]
