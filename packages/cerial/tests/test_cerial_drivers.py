@@ -116,6 +116,36 @@ def test_pymongo(monkeypatch) -> None:
     assert live == {"host": ["m1:27017", "m2:27018"], "password": "pw"}
 
 
+@pytest.mark.parametrize(
+    ("module", "name", "auth_key"),
+    [
+        ("pymongo.synchronous.mongo_client", "MongoClient", "pymongo.MongoClient"),
+        ("pymongo.asynchronous.mongo_client", "AsyncMongoClient", "pymongo.AsyncMongoClient"),
+    ],
+)
+def test_pymongo_4_9_module_paths(monkeypatch, module, name, auth_key) -> None:
+    # PyMongo >= 4.9 defines its clients here; ``nodes`` is empty until connected, and the
+    # credential (with the password) lives in the pool options.
+    def init(self):
+        self.nodes = frozenset()
+        self._seeds = {("m1", 27017)}
+        cred = types.SimpleNamespace(
+            username="alice", password=SECRET, source="admin", mechanism="DEFAULT"
+        )
+        pool = types.SimpleNamespace(_PoolOptions__credentials=cred)
+        self.options = types.SimpleNamespace(pool_options=pool)
+
+    Client = _standin_class(module, name, init)
+    _install(monkeypatch, "pymongo", **{name: lambda **kw: kw})
+    live = _roundtrip_and_reconnect(Client(), auth_key, "pw")
+    assert live == {
+        "host": ["m1:27017"],
+        "username": "alice",
+        "authSource": "admin",
+        "password": "pw",
+    }
+
+
 def test_duckdb(monkeypatch, tmp_path) -> None:
     path = str(tmp_path / "x.duckdb")
 

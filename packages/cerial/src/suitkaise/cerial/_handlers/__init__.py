@@ -79,5 +79,11 @@ builtin("psycopg.Connection", _P + "db:reduce_psycopg", subclasses=True)
 builtin("pymysql.connections.Connection", _P + "db:reduce_pymysql", subclasses=True)
 builtin("redis.client.Redis", _P + "db:reduce_redis", subclasses=True)
 builtin("pymongo.mongo_client.MongoClient", _P + "db:reduce_pymongo", subclasses=True)
+builtin("pymongo.synchronous.mongo_client.MongoClient", _P + "db:reduce_pymongo", subclasses=True)
+builtin(
+    "pymongo.asynchronous.mongo_client.AsyncMongoClient",
+    _P + "db:reduce_async_pymongo",
+    subclasses=True,
+)
 builtin("sqlalchemy.engine.base.Engine", _P + "db:reduce_sqlalchemy", subclasses=True)
 builtin("duckdb.DuckDBPyConnection", _P + "db:reduce_duckdb", subclasses=True)

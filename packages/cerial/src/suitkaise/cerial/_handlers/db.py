@@ -12,7 +12,8 @@ without the password; pass it to ``reconnect_all`` under the reconnector's ``aut
 | psycopg 3 | ``psycopg.Connection`` | ``psycopg.Connection`` |
 | PyMySQL | ``pymysql.connections.Connection`` | ``pymysql.Connection`` |
 | redis-py | ``redis.client.Redis`` | ``redis.Redis`` |
-| PyMongo | ``pymongo.mongo_client.MongoClient`` | ``pymongo.MongoClient`` |
+| PyMongo | ``pymongo.synchronous.mongo_client.MongoClient`` (4.9+), ``pymongo.mongo_client.MongoClient`` | ``pymongo.MongoClient`` |
+| PyMongo async | ``pymongo.asynchronous.mongo_client.AsyncMongoClient`` | ``pymongo.AsyncMongoClient`` |
 | SQLAlchemy | ``sqlalchemy.engine.base.Engine`` | ``sqlalchemy.Engine`` |
 | DuckDB | ``duckdb.DuckDBPyConnection`` | ``duckdb.Connection`` |
 """
@@ -110,6 +111,13 @@ class PymongoReconnector(DriverReconnector):
     connect = "pymongo:MongoClient"
 
 
+class AsyncPymongoReconnector(DriverReconnector):
+    """A ``pymongo.AsyncMongoClient``, reconnected with ``pymongo.AsyncMongoClient(**params)``."""
+
+    auth_key = "pymongo.AsyncMongoClient"
+    connect = "pymongo:AsyncMongoClient"
+
+
 class DuckdbReconnector(DriverReconnector):
     """A ``duckdb.Connection``, reconnected with ``duckdb.connect(**params)``."""
 
@@ -144,9 +152,31 @@ def reduce_redis(client: Any) -> Any:
     return as_reduce(RedisReconnector(params))
 
 
+def _pymongo_params(client: Any) -> dict[str, Any]:
+    # ``nodes`` is empty until the client has connected: fall back to the seed list.
+    nodes = set(client.nodes) or set(getattr(client, "_seeds", None) or ())
+    hosts = [f"{h}:{p}" for h, p in sorted(nodes)] or None
+    pool = getattr(getattr(client, "options", None), "pool_options", None)
+    cred = getattr(pool, "_PoolOptions__credentials", None) or getattr(pool, "_credentials", None)
+    mechanism = getattr(cred, "mechanism", None)
+    return _public(
+        {
+            "host": hosts,
+            "username": getattr(
+                cred, "username", None
+            ),  # reconnecting needs it; never the password
+            "authSource": getattr(cred, "source", None) if cred is not None else None,
+            "authMechanism": mechanism if mechanism not in (None, "DEFAULT") else None,
+        }
+    )
+
+
 def reduce_pymongo(client: Any) -> Any:
-    hosts = [f"{h}:{p}" for h, p in sorted(client.nodes)] or None
-    return as_reduce(PymongoReconnector(_public({"host": hosts})))
+    return as_reduce(PymongoReconnector(_pymongo_params(client)))
+
+
+def reduce_async_pymongo(client: Any) -> Any:
+    return as_reduce(AsyncPymongoReconnector(_pymongo_params(client)))
 
 
 def reduce_sqlalchemy(engine: Any) -> Any:
