@@ -52,7 +52,7 @@ MAX_QUEUED_SECONDS = 0.5
 GROWTH = 64
 FIRST_BATCH = 16
 MAX_BATCH = 8192
-MAX_BATCH_BYTES = 8 * 1024 * 1024
+MAX_BATCH_BYTES = 1024 * 1024
 
 MODES = ("map", "unordered_map", "imap", "unordered_imap")
 
