@@ -146,13 +146,20 @@ def test_pymongo_4_9_module_paths(monkeypatch, module, name, auth_key) -> None:
     }
 
 
-def test_duckdb(monkeypatch, tmp_path) -> None:
+@pytest.mark.parametrize("module", ["duckdb", "duckdb.duckdb", "_duckdb"])
+def test_duckdb(monkeypatch, tmp_path, module) -> None:
+    # the real class is defined in the C extension: ``_duckdb`` (2.x), ``duckdb.duckdb`` (1.x)
     path = str(tmp_path / "x.duckdb")
 
     def init(self):
-        self.execute = lambda sql: types.SimpleNamespace(fetchall=lambda: [(0, "main", path)])
+        # as DuckDB answers: the default catalog is named after the file, not "main"
+        answers = {
+            "SELECT current_database()": [("x",)],
+            "PRAGMA database_list": [(0, "other", "/elsewhere.duckdb"), (1, "x", path)],
+        }
+        self.execute = lambda sql: types.SimpleNamespace(fetchall=lambda: answers[sql])
 
-    Conn = _standin_class("duckdb", "DuckDBPyConnection", init)
+    Conn = _standin_class(module, "DuckDBPyConnection", init)
     _install(monkeypatch, "duckdb", connect=lambda **kw: kw)
     assert _roundtrip_and_reconnect(Conn(), "duckdb.Connection", None) == {"database": path}
 

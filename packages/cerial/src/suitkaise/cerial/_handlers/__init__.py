@@ -86,4 +86,7 @@ builtin(
     subclasses=True,
 )
 builtin("sqlalchemy.engine.base.Engine", _P + "db:reduce_sqlalchemy", subclasses=True)
-builtin("duckdb.DuckDBPyConnection", _P + "db:reduce_duckdb", subclasses=True)
+# DuckDB's connection class is defined in its C extension: ``_duckdb`` (2.x),
+# ``duckdb.duckdb`` (1.x); ``duckdb.DuckDBPyConnection`` is the documented name.
+for _name in ("duckdb", "_duckdb", "duckdb.duckdb"):
+    builtin(f"{_name}.DuckDBPyConnection", _P + "db:reduce_duckdb", subclasses=True)

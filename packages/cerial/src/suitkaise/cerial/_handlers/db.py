@@ -15,7 +15,7 @@ without the password; pass it to ``reconnect_all`` under the reconnector's ``aut
 | PyMongo | ``pymongo.synchronous.mongo_client.MongoClient`` (4.9+), ``pymongo.mongo_client.MongoClient`` | ``pymongo.MongoClient`` |
 | PyMongo async | ``pymongo.asynchronous.mongo_client.AsyncMongoClient`` | ``pymongo.AsyncMongoClient`` |
 | SQLAlchemy | ``sqlalchemy.engine.base.Engine`` | ``sqlalchemy.Engine`` |
-| DuckDB | ``duckdb.DuckDBPyConnection`` | ``duckdb.Connection`` |
+| DuckDB | ``_duckdb.DuckDBPyConnection`` (2.x), ``duckdb.duckdb.DuckDBPyConnection`` (1.x) | ``duckdb.Connection`` |
 """
 
 from __future__ import annotations
@@ -209,7 +209,9 @@ class SqlalchemyReconnector(Reconnector):
 
 
 def reduce_duckdb(conn: Any) -> Any:
+    # the default catalog is named after the file (``x`` for ``x.duckdb``), not ``main``
+    current = conn.execute("SELECT current_database()").fetchall()[0][0]
     rows = conn.execute("PRAGMA database_list").fetchall()
-    path = next((r[2] for r in rows if r[1] in ("main", "memory") and r[2]), None)
+    path = next((r[2] for r in rows if r[1] == current and r[2]), None)
     params = {"database": path or ":memory:"}
     return as_reduce(DuckdbReconnector(params))
