@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import socket
 import sqlite3
 import subprocess
@@ -348,3 +349,73 @@ def test_thread_subclass_keeps_its_attributes() -> None:
     t.start()
     t.join(timeout=10)
     assert t.result == 42
+
+
+class _Live(cerial.Reconnector):
+    auth_key = "tests.Live"
+
+    def __init__(self, v):
+        self.v = v
+
+    def reconnect(self, auth=None):
+        return f"live-{self.v}"
+
+
+_Pair = collections.namedtuple("_Pair", "a b")
+
+
+class _MyList(list):
+    pass
+
+
+class _MyDict(dict):
+    pass
+
+
+class _MySet(set):
+    pass
+
+
+class _MyTuple(tuple):
+    __slots__ = ()
+
+
+class _TaggedTuple(tuple):
+    def __new__(cls, items, tag="t"):
+        return super().__new__(cls, items)
+
+
+class _FixedTuple(tuple):
+    def __new__(cls, a, b):  # cannot be rebuilt from an iterable
+        return super().__new__(cls, (a, b))
+
+
+def test_reconnect_all_walks_container_subclasses() -> None:
+    tagged = _TaggedTuple([_Live(6)])
+    tagged.extra = _Live(7)  # a subclass instance's __dict__ is walked too
+    my_list = _MyList([_Live(2)])
+    my_list.note = _Live(8)
+    obj = {
+        "pair": _Pair(_Live(1), 0),
+        "list": my_list,
+        "dict": _MyDict(k=_Live(3)),
+        "set": _MySet([_Live(4)]),
+        "tuple": _MyTuple([_Live(5)]),
+        "tagged": tagged,
+    }
+    out = cerial.reconnect_all(obj)
+    assert out["pair"] == _Pair("live-1", 0) and type(out["pair"]) is _Pair
+    assert out["list"] == ["live-2"] and out["list"].note == "live-8"
+    assert out["dict"] == {"k": "live-3"} and out["set"] == {"live-4"}
+    assert type(out["tuple"]) is _MyTuple and out["tuple"] == ("live-5",)
+    assert type(out["tagged"]) is _TaggedTuple and out["tagged"] == ("live-6",)
+    assert out["tagged"].extra == "live-7"
+
+
+def test_reconnect_all_tuple_subclass_that_cannot_be_rebuilt() -> None:
+    obj = {"f": _FixedTuple(_Live(1), 2)}
+    with pytest.raises(cerial.ReconnectError) as info:
+        cerial.reconnect_all(obj)
+    assert info.value.path == "dict['f']" and "_FixedTuple" in str(info.value)
+    kept = cerial.reconnect_all(obj, errors="keep")
+    assert isinstance(kept["f"][0], _Live)  # left as it was, not half-rebuilt

@@ -134,7 +134,7 @@ class _Reviver:
             return live
         t = type(x)
         self.memo[key] = x
-        if t is list or t is deque:
+        if isinstance(x, list | deque):
             for i, v in enumerate(x):
                 nv = self.revive(v, f"{path}[{i}]", attr)
                 if nv is not v:
@@ -144,27 +144,54 @@ class _Reviver:
                 nv = self.revive(v, f"{path}[{k!r}]", k if isinstance(k, str) else attr)
                 if nv is not v:
                     x[k] = nv
-        elif t is tuple:
+        elif isinstance(x, tuple):
+            self._revive_attrs(x, path, attr)  # a tuple subclass may carry a __dict__
             items = [self.revive(v, f"{path}[{i}]", attr) for i, v in enumerate(x)]
             if any(a is not b for a, b in zip(items, x)):
-                new = tuple(items)
-                self.memo[key] = new
-                return new
-        elif t is set:
-            items = [(v, self.revive(v, f"{path}{{}}", attr)) for v in x]
-            for old, new in items:
+                return self._rebuilt(x, items, path)
+            return x
+        elif isinstance(x, set):
+            pairs = [(v, self.revive(v, f"{path}{{}}", attr)) for v in x]
+            for old, new in pairs:
                 if new is not old:
                     x.discard(old)
                     x.add(new)
-        elif t is frozenset:
+        elif isinstance(x, frozenset):
+            self._revive_attrs(x, path, attr)
             items2 = [self.revive(v, f"{path}{{}}", attr) for v in x]
             if any(a is not b for a, b in zip(items2, x)):
-                new_fs = frozenset(items2)
-                self.memo[key] = new_fs
-                return new_fs
-        else:
-            self._revive_attrs(x, path, attr)
+                return self._rebuilt(x, items2, path)
+            return x
+        if t not in (list, deque, dict, set):
+            self._revive_attrs(x, path, attr)  # a plain object, or a container subclass
         return x
+
+    def _rebuilt(self, x: tuple[Any, ...] | frozenset[Any], items: list[Any], path: str) -> Any:
+        """An immutable container holding the revived items: same type, same ``__dict__``."""
+        t = type(x)
+        try:
+            if t is tuple or t is frozenset:
+                new: Any = t(items)
+            elif isinstance(x, tuple) and hasattr(t, "_make") and hasattr(t, "_fields"):
+                new = t._make(items)  # a namedtuple: its __new__ takes the fields one by one
+            else:
+                new = t(items)
+            if type(new) is not t or len(new) != len(items):
+                raise TypeError(f"{t.__name__}(items) does not rebuild it")
+            d = getattr(x, "__dict__", None)
+            if d:
+                new.__dict__.update(d)
+        except Exception as exc:
+            if self.errors == "keep":
+                return x
+            raise ReconnectError(
+                f"could not put the reconnected resources back into the {t.__name__} at {path}: "
+                f"{type(exc).__name__}: {exc}; give the class a constructor taking an iterable",
+                path=path,
+                resource=repr(x),
+            ) from exc
+        self.memo[id(x)] = new
+        return new
 
     def _revive_attrs(self, x: Any, path: str, attr: str | None) -> None:
         d = getattr(x, "__dict__", None)
@@ -189,9 +216,12 @@ class _Reviver:
 def reconnect_all(obj: Any, *, errors: Literal["raise", "keep"] = "raise", **auth: Any) -> Any:
     """Replace every :class:`Reconnector` inside ``obj`` with its live resource.
 
-    Walks lists, tuples, dicts, sets, deques, instance ``__dict__`` and ``__slots__`` (cycles
-    and shared references included; each reconnector is reconnected once). Mutable containers
-    and objects are updated in place; tuples and frozensets holding a reconnector are rebuilt.
+    Walks lists, tuples, dicts, sets, deques and their subclasses (namedtuples included),
+    instance ``__dict__`` and ``__slots__`` (cycles and shared references included; each
+    reconnector is reconnected once). Mutable containers and objects are updated in place;
+    tuples and frozensets holding a reconnector are rebuilt with the same type (a namedtuple
+    with ``_make``, another subclass with ``type(x)(items)``, keeping its ``__dict__``; one that
+    cannot be rebuilt that way raises :class:`ReconnectError`).
 
     Credentials are passed by the reconnector's :attr:`Reconnector.auth_key`. The value is
     either the credential itself, used for every resource of that kind, or a dict whose key
