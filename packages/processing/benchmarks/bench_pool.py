@@ -7,7 +7,8 @@ Workloads (every peer gets the same workers and a warm pool; start-up is reporte
   efficiency ``ideal / measured`` where ``ideal = tasks * task_ms / workers``;
 * (c) ``transfer``: 1,000 tasks each returning a 1 MB ``bytes`` object.
 
-The table gives seconds (best of ``--repeat`` rounds, 15 for the few-millisecond (a)) and, for every peer, its speed relative to
+The table gives seconds (best of ``--repeat`` rounds; for the few-millisecond (a), the best
+and the median of 15 rounds) and, for every peer, its speed relative to
 ``multiprocessing.Pool`` (``t_mp / t_peer``: above 1.0 is faster). ``multiprocessing.Pool`` picks
 its own chunk size; ``ProcessPoolExecutor`` and loky get the same chunk size
 (``len / (4 * workers)``, the ``multiprocessing.Pool`` rule), since their default of 1 is not
@@ -27,6 +28,7 @@ import math
 import multiprocessing
 import os
 import platform
+import statistics
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -179,6 +181,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     peers = make_peers(workers, args.start_method)
     startup: dict[str, float] = {}
     results: dict[str, dict[str, float]] = {name: {} for name in workloads}
+    trivial_rounds: dict[str, list[float]] = {peer.name: [] for peer in peers}
     try:
         for peer in peers:
             startup[peer.name] = peer.start(workers)
@@ -191,6 +194,8 @@ def main(argv: Iterable[str] | None = None) -> None:
                 for peer in peers:
                     assert peer.map is not None
                     took = timed(peer.map, fn, items)
+                    if name == "trivial":
+                        trivial_rounds[peer.name].append(took)
                     best = results[name].get(peer.name, math.inf)
                     results[name][peer.name] = min(best, took)
     finally:
@@ -203,7 +208,9 @@ def main(argv: Iterable[str] | None = None) -> None:
     ms: Callable[[float], str] = lambda s: f"{s * 1000:.1f} ms"  # noqa: E731
     print(row("pool start-up + first map", startup, ms, higher=False))
     if results.get("trivial"):
-        print(row(f"(a) {trivial_n:,} x `x*x`", results["trivial"], ms, higher=False))
+        print(row(f"(a) {trivial_n:,} x `x*x`, best", results["trivial"], ms, higher=False))
+        medians = {name: statistics.median(times) for name, times in trivial_rounds.items()}
+        print(row(f"(a) {trivial_n:,} x `x*x`, median", medians, ms, higher=False))
     if results.get("cpu"):
         print(row(f"(b) {cpu_n} x {args.task_ms:g} ms CPU", results["cpu"], ms, higher=False))
         ideal = cpu_n * args.task_ms / 1000.0 / workers
