@@ -419,3 +419,35 @@ def test_reconnect_all_tuple_subclass_that_cannot_be_rebuilt() -> None:
     assert info.value.path == "dict['f']" and "_FixedTuple" in str(info.value)
     kept = cerial.reconnect_all(obj, errors="keep")
     assert isinstance(kept["f"][0], _Live)  # left as it was, not half-rebuilt
+
+
+def test_per_attribute_auth_never_sends_another_attributes_password(monkeypatch) -> None:
+    calls: list[dict] = []
+    connection = _fake_psycopg2(monkeypatch, calls)
+    svc = types.SimpleNamespace(
+        main_db=connection(host="db1"),
+        analytics_db=connection(host="db2"),
+        dbs={"main": connection(host="db3"), "other": connection(host="db4")},
+    )
+    out = cerial.deserialize(cerial.serialize(svc))
+    cerial.reconnect_all(out, **{"psycopg2.Connection": {"analytics_db": "pw2", "main": "pw3"}})
+    by_host = {c["host"]: c for c in calls}
+    assert by_host["db1"] == {"host": "db1"}  # no "*": no credential, not {"analytics_db": ...}
+    assert by_host["db2"] == {"host": "db2", "password": "pw2"}
+    assert by_host["db3"] == {"host": "db3", "password": "pw3"}  # svc.dbs["main"]
+    assert by_host["db4"] == {"host": "db4"}
+
+
+def test_per_attribute_auth_matches_outer_attributes_innermost_first(monkeypatch) -> None:
+    calls: list[dict] = []
+    connection = _fake_psycopg2(monkeypatch, calls)
+    svc = types.SimpleNamespace(dbs={"main": connection(host="a"), "x": connection(host="b")})
+    out = cerial.deserialize(cerial.serialize(svc))
+    cerial.reconnect_all(out, **{"psycopg2.Connection": {"dbs": "outer", "main": "inner"}})
+    by_host = {c["host"]: c for c in calls}
+    assert by_host["a"]["password"] == "inner" and by_host["b"]["password"] == "outer"
+    # a dict of connection arguments (no key names an attribute) is still the credential
+    calls.clear()
+    out = cerial.deserialize(cerial.serialize(svc))
+    cerial.reconnect_all(out, **{"psycopg2.Connection": {"password": "pw", "sslmode": "require"}})
+    assert {c["host"]: c["sslmode"] for c in calls} == {"a": "require", "b": "require"}

@@ -92,25 +92,32 @@ _LEAVES = (*_ATOMS, *_SKIP)
 
 
 class _Reviver:
-    def __init__(self, errors: str, auth: dict[str, Any]) -> None:
+    def __init__(self, errors: str, auth: dict[str, Any], collect: bool = False) -> None:
         self.errors = errors
         self.auth = auth
+        # collecting: only record, per auth key, the attribute names on the paths to the
+        # reconnectors (to tell a per-attribute auth dict from a dict of connection arguments)
+        self.collect = collect
+        self.names: dict[str, set[str]] = {}
         self.memo: dict[int, Any] = {}
         self.keep: list[Any] = []
 
-    def auth_for(self, r: Reconnector, attr: str | None) -> Any:
-        entry = self.auth.get(r.auth_key)
-        if entry is None:
-            entry = self.auth.get(type(r).__name__)
+    def auth_for(self, r: Reconnector, names: tuple[str, ...]) -> Any:
+        key = r.auth_key if r.auth_key in self.auth else type(r).__name__
+        entry = self.auth.get(key)
         if not isinstance(entry, dict):
             return entry
-        if attr is not None and attr in entry:
-            return entry[attr]
-        if "*" in entry:
-            return entry["*"]
-        return entry  # a dict of connection arguments: the credential itself
+        named = self.names.get(key, set())
+        if "*" not in entry and not any(k in named for k in entry):
+            return entry  # a dict of connection arguments: the credential itself
+        # a map by attribute: the innermost attribute on the path that has an entry wins; with
+        # no match and no "*", no credential (never another attribute's password)
+        for name in reversed(names):
+            if name in entry:
+                return entry[name]
+        return entry.get("*")
 
-    def revive(self, x: Any, path: str, attr: str | None) -> Any:
+    def revive(self, x: Any, path: str, names: tuple[str, ...]) -> Any:
         if isinstance(x, _LEAVES):
             return x
         key = id(x)
@@ -119,9 +126,13 @@ class _Reviver:
         self.keep.append(x)
         if isinstance(x, Reconnector):
             self.memo[key] = x
-            self._revive_attrs(x, path, attr)  # nested reconnectors first (a cursor's connection)
+            self._revive_attrs(x, path, names)  # nested reconnectors first (a cursor's connection)
+            if self.collect:
+                for k in (x.auth_key, type(x).__name__):
+                    self.names.setdefault(k, set()).update(names)
+                return x
             try:
-                live = x.reconnect(self.auth_for(x, attr))
+                live = x.reconnect(self.auth_for(x, names))
             except Exception as exc:
                 if self.errors == "keep":
                     return x
@@ -136,34 +147,34 @@ class _Reviver:
         self.memo[key] = x
         if isinstance(x, list | deque):
             for i, v in enumerate(x):
-                nv = self.revive(v, f"{path}[{i}]", attr)
+                nv = self.revive(v, f"{path}[{i}]", names)
                 if nv is not v:
                     x[i] = nv
         elif isinstance(x, dict):
             for k, v in list(x.items()):
-                nv = self.revive(v, f"{path}[{k!r}]", k if isinstance(k, str) else attr)
+                nv = self.revive(v, f"{path}[{k!r}]", (*names, k) if isinstance(k, str) else names)
                 if nv is not v:
                     x[k] = nv
         elif isinstance(x, tuple):
-            self._revive_attrs(x, path, attr)  # a tuple subclass may carry a __dict__
-            items = [self.revive(v, f"{path}[{i}]", attr) for i, v in enumerate(x)]
+            self._revive_attrs(x, path, names)  # a tuple subclass may carry a __dict__
+            items = [self.revive(v, f"{path}[{i}]", names) for i, v in enumerate(x)]
             if any(a is not b for a, b in zip(items, x)):
                 return self._rebuilt(x, items, path)
             return x
         elif isinstance(x, set):
-            pairs = [(v, self.revive(v, f"{path}{{}}", attr)) for v in x]
+            pairs = [(v, self.revive(v, f"{path}{{}}", names)) for v in x]
             for old, new in pairs:
                 if new is not old:
                     x.discard(old)
                     x.add(new)
         elif isinstance(x, frozenset):
-            self._revive_attrs(x, path, attr)
-            items2 = [self.revive(v, f"{path}{{}}", attr) for v in x]
+            self._revive_attrs(x, path, names)
+            items2 = [self.revive(v, f"{path}{{}}", names) for v in x]
             if any(a is not b for a, b in zip(items2, x)):
                 return self._rebuilt(x, items2, path)
             return x
         if t not in (list, deque, dict, set):
-            self._revive_attrs(x, path, attr)  # a plain object, or a container subclass
+            self._revive_attrs(x, path, names)  # a plain object, or a container subclass
         return x
 
     def _rebuilt(self, x: tuple[Any, ...] | frozenset[Any], items: list[Any], path: str) -> Any:
@@ -193,11 +204,11 @@ class _Reviver:
         self.memo[id(x)] = new
         return new
 
-    def _revive_attrs(self, x: Any, path: str, attr: str | None) -> None:
+    def _revive_attrs(self, x: Any, path: str, names: tuple[str, ...]) -> None:
         d = getattr(x, "__dict__", None)
         if isinstance(d, dict):
             for k, v in list(d.items()):
-                nv = self.revive(v, f"{path}.{k}", k)
+                nv = self.revive(v, f"{path}.{k}", (*names, k))
                 if nv is not v:
                     d[k] = nv  # through __dict__: works for frozen dataclasses too
         for klass in type(x).__mro__:
@@ -208,9 +219,18 @@ class _Reviver:
                     v = getattr(x, name)
                 except AttributeError:
                     continue
-                nv = self.revive(v, f"{path}.{name}", name)
+                nv = self.revive(v, f"{path}.{name}", (*names, name))
                 if nv is not v:
                     object.__setattr__(x, name, nv)
+
+
+def _revive(obj: Any, root: str, errors: str, auth: dict[str, Any]) -> Any:
+    reviver = _Reviver(errors, auth)
+    if any(isinstance(v, dict) for v in auth.values()):
+        scout = _Reviver(errors, auth, collect=True)
+        scout.revive(obj, root, ())
+        reviver.names = scout.names
+    return reviver.revive(obj, root, ())
 
 
 def reconnect_all(obj: Any, *, errors: Literal["raise", "keep"] = "raise", **auth: Any) -> Any:
@@ -230,8 +250,12 @@ def reconnect_all(obj: Any, *, errors: Literal["raise", "keep"] = "raise", **aut
         reconnect_all(worker, **{"psycopg2.Connection": {"*": pw, "analytics_db": pw2}})
 
     A credential is typically a password string or a dict of extra connection arguments. A
-    dict is read per attribute when it has a ``"*"`` key or a key equal to the attribute's
-    name; otherwise it is the credential itself.
+    dict is a map by attribute when it has a ``"*"`` key or a key naming an attribute (or a
+    string dict key) on the path to any reconnector of that kind; otherwise it is the
+    credential itself. In a map, every name on the resource's path is tried, innermost first
+    (a connection at ``svc.dbs["main"]`` matches ``"main"``, then ``"dbs"``), then ``"*"``; a
+    resource that matches nothing gets no credential (``reconnect(None)``), never another
+    attribute's.
 
     Args:
         obj: The object (typically fresh from :func:`deserialize`).
@@ -263,14 +287,14 @@ def reconnect_all(obj: Any, *, errors: Literal["raise", "keep"] = "raise", **aut
         raise ValueError(f"errors must be 'raise' or 'keep', not {errors!r}")
     root = type(obj).__name__
     try:
-        return _Reviver(errors, auth).revive(obj, root, None)
+        return _revive(obj, root, errors, auth)
     except RecursionError:
         # a very deep object: once more with a big stack. Reconnectors the first attempt
         # revived inside lists, dicts and objects are already replaced; ones inside tuples are
         # reconnected again (the first connection is dropped).
         from suitkaise.cerial._deep import run_deep
 
-        return run_deep(lambda: _Reviver(errors, auth).revive(obj, root, None))
+        return run_deep(lambda: _revive(obj, root, errors, auth))
 
 
 reconnect_all.__module__ = "suitkaise.cerial"
