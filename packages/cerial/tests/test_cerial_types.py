@@ -489,6 +489,19 @@ def test_contextvars() -> None:
     assert isinstance(ctx2, contextvars.Context)
 
 
+def test_contextvar_holding_an_elementwise_comparing_value() -> None:
+    np = pytest.importorskip("numpy")  # its == is elementwise: no truth value
+    var = contextvars.ContextVar("arr", default=np.arange(3))
+
+    def inside() -> bytes:
+        var.set(np.arange(4))
+        return cerial.serialize(var)
+
+    v2 = cerial.deserialize(contextvars.copy_context().run(inside))
+    assert v2.get().tolist() == [0, 1, 2, 3]
+    assert contextvars.Context().run(v2.get).tolist() == [0, 1, 2]
+
+
 def test_weakrefs() -> None:
     class T:
         pass

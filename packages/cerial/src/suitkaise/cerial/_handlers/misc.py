@@ -38,13 +38,18 @@ def reduce_match(m: re.Match[Any]) -> Any:
 _NO_DEFAULT = "__cerial_no_default__"
 
 
+def _missing(x: Any) -> bool:
+    # never ``x == _NO_DEFAULT`` alone: a value may compare elementwise (a numpy array)
+    return type(x) is str and x == _NO_DEFAULT
+
+
 def make_contextvar(name: str, default: Any, value: Any) -> contextvars.ContextVar[Any]:
     var: contextvars.ContextVar[Any] = (
         contextvars.ContextVar(name)
-        if default == _NO_DEFAULT
+        if _missing(default)
         else contextvars.ContextVar(name, default=default)
     )
-    if value != _NO_DEFAULT:
+    if not _missing(value):
         var.set(value)
     return var
 
