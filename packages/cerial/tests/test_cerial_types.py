@@ -491,7 +491,7 @@ def test_contextvars() -> None:
 
 def test_contextvar_holding_an_elementwise_comparing_value() -> None:
     np = pytest.importorskip("numpy")  # its == is elementwise: no truth value
-    var = contextvars.ContextVar("arr", default=np.arange(3))
+    var = contextvars.ContextVar("arr", default=np.arange(3))  # noqa: B039 (the point)
 
     def inside() -> bytes:
         var.set(np.arange(4))
