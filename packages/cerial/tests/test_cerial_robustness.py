@@ -214,3 +214,24 @@ def test_failure_deep_inside_deep_object_names_path() -> None:
         cerial.serialize(x)
     assert info.value.path is not None and info.value.path.endswith("[0][0][0]")
     assert info.value.type_name == "builtins.generator"
+
+
+class _Base:
+    pass
+
+
+class _Holder:
+    def __init__(self) -> None:
+        self.x = {"ok": [1, 2], "k": super(_Base, _Base())}
+
+
+def test_failure_after_a_successful_reduce_names_path() -> None:
+    # a super object reduces fine; the pickler then refuses the reduction's output
+    with pytest.raises(cerial.SerializationError) as info:
+        cerial.serialize(_Holder())
+    assert info.value.path == "_Holder.x['k']"
+    assert info.value.type_name == "builtins.super"
+    assert "_Holder.x['k']" in str(info.value)
+    report = cerial.explain(_Holder())
+    assert "_Holder.x['k']: builtins.super -> FAILS" in report
+    assert report.splitlines()[-1].startswith("fails: 1 part(s)")

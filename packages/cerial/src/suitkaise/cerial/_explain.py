@@ -67,6 +67,8 @@ def explain(obj: Any) -> str:
                 hidden += 1
     except Exception as exc:  # explain never raises
         lines.append(f"(explain stopped: {type(exc).__name__}: {exc})")
+    if not failures:
+        failures = _pickling_failure(obj, lines)
     if hidden:
         lines.append(f"... {hidden} more parts not shown")
     if failures:
@@ -77,3 +79,26 @@ def explain(obj: Any) -> str:
 
 
 explain.__module__ = "suitkaise.cerial"
+
+
+def _pickling_failure(obj: Any, lines: list[str]) -> list[str]:
+    """Every part reduces: pickle the whole, and on failure find the part that fails."""
+    from suitkaise.cerial import _pickler
+    from suitkaise.cerial._walk import find_unpicklable
+
+    try:
+        try:
+            _pickler._dump_into(_pickler._Chunks(), obj)
+        except RecursionError:
+            return []  # serialize retries these with a big stack
+        except Exception:
+            node = find_unpicklable(obj)
+            if node is None or node.error is None:
+                return []
+            err = node.error
+            reason = str(err) or type(err).__name__
+            lines.append(f"{node.path}: {_registry.qualname(type(node.obj))} -> FAILS: {reason}")
+            return [node.path]
+    except Exception as exc:  # explain never raises
+        lines.append(f"(explain stopped: {type(exc).__name__}: {exc})")
+    return []

@@ -216,9 +216,38 @@ def find_failure(root: Any) -> Node | None:
     return None
 
 
+_PROBE_LIMIT = 5000  # parts pickled one by one at most (only after a failure)
+
+
+def find_unpicklable(root: Any) -> Node | None:
+    """Return the innermost part of ``root`` that fails to pickle on its own.
+
+    For when every part reduces but pickling a reduction's output fails (a ``super`` object:
+    its ``__newobj__`` arguments are refused by the pickler). In reverse walk order every
+    descendant comes before its ancestors, so the first part that fails has no failing part
+    inside it.
+    """
+    nodes: list[Node] = []
+    for node in walk(root, stop_at_error=False):
+        if type(node.obj) not in ATOMS:
+            nodes.append(node)
+            if len(nodes) > _PROBE_LIMIT:
+                return None
+    for node in reversed(nodes):
+        try:
+            _pickler._dump_into(_pickler._Chunks(), node.obj)
+        except RecursionError:
+            continue
+        except Exception as exc:
+            return Node(node.path, node.obj, node.how, exc)
+    return None
+
+
 def raise_for(root: Any, exc: BaseException) -> None:
     """Raise a :class:`SerializationError` naming the failing path, chained to ``exc``."""
     node = find_failure(root)
+    if node is None and not isinstance(exc, SerializationError):
+        node = find_unpicklable(root)
     if node is None:
         if isinstance(exc, SerializationError):
             raise exc
