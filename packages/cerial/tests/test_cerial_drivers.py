@@ -164,35 +164,72 @@ def test_duckdb(monkeypatch, tmp_path, module) -> None:
     assert _roundtrip_and_reconnect(Conn(), "duckdb.Connection", None) == {"database": path}
 
 
-def test_sqlalchemy(monkeypatch) -> None:
-    class URL:
-        def __init__(self, text, password=None):
-            self.text, self.password = text, password
+class _URL:
+    """The parts of ``sqlalchemy.engine.URL`` cerial uses."""
 
-        def render_as_string(self, hide_password=True):
-            return self.text
+    def __init__(self, text, password=None, query=None):
+        self.text, self.password, self.query = text, password, dict(query or {})
 
-        def set(self, password):
-            return URL(self.text, password)
+    def render_as_string(self, hide_password=True):
+        q = "&".join(f"{k}={v}" for k, v in self.query.items())
+        shown = "***" if hide_password else self.password
+        text = self.text.replace("{pw}", shown if self.password is not None else "")
+        return text + (f"?{q}" if q else "")
 
+    def set(self, password):
+        return _URL(self.text, password, self.query)
+
+    def difference_update_query(self, names):
+        return _URL(
+            self.text, self.password, {k: v for k, v in self.query.items() if k not in names}
+        )
+
+
+def _standin_sqlalchemy(monkeypatch, url):
     def init(self):
-        self.url = URL("postgresql://u:***@db/app", SECRET)
+        self.url = url
 
     Engine = _standin_class("sqlalchemy.engine.base", "Engine", init)
     created: list = []
-    engine_mod = types.SimpleNamespace(make_url=lambda s: URL(s))
+    engine_mod = types.SimpleNamespace(make_url=lambda s: _URL(s))
     _install(
         monkeypatch,
         "sqlalchemy",
         engine=engine_mod,
         create_engine=lambda url, **kw: created.append((url, kw)) or "engine",
     )
+    return Engine, created
+
+
+def test_sqlalchemy(monkeypatch) -> None:
+    Engine, created = _standin_sqlalchemy(monkeypatch, _URL("postgresql://u:{pw}@db/app", SECRET))
     assert (
         _roundtrip_and_reconnect(Engine(), "sqlalchemy.Engine", {"password": "pw", "echo": True})
         == "engine"
     )
     url, kw = created[0]
     assert url.text == "postgresql://u:***@db/app" and url.password == "pw" and kw == {"echo": True}
+
+
+def test_sqlalchemy_without_the_password_is_a_clear_error(monkeypatch) -> None:
+    Engine, created = _standin_sqlalchemy(monkeypatch, _URL("postgresql://u:{pw}@db/app", SECRET))
+    state = cerial.deserialize(cerial.serialize({"e": Engine()}))
+    with pytest.raises(cerial.ReconnectError) as info:
+        cerial.reconnect_all(state)
+    assert info.value.path == "dict['e']" and "sqlalchemy.Engine" in str(info.value)
+    assert "password" in str(info.value) and created == []  # never connects with "***"
+
+
+def test_sqlalchemy_drops_secret_query_parameters(monkeypatch) -> None:
+    query = {"sslmode": "require", "pwd": SECRET, "token": SECRET, "AccountKey": SECRET}
+    Engine, created = _standin_sqlalchemy(monkeypatch, _URL("mssql+pyodbc://db/app", None, query))
+    payload = cerial.serialize({"e": Engine()})
+    assert SECRET.encode() not in payload
+    state = cerial.deserialize(payload)
+    assert state["e"].url == "mssql+pyodbc://db/app?sslmode=require"
+    assert sorted(state["e"].stripped) == ["AccountKey", "pwd", "token"]
+    assert cerial.reconnect_all(state)["e"] == "engine"  # no password in the URL: none needed
+    assert created[0][0].text == "mssql+pyodbc://db/app?sslmode=require"
 
 
 def test_missing_driver_is_a_reconnect_error(monkeypatch) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from suitkaise.cerial._errors import ReconnectError
 from suitkaise.cerial._handlers.live import as_reduce
 from suitkaise.cerial._reconnector import Reconnector
 
@@ -179,20 +180,39 @@ def reduce_async_pymongo(client: Any) -> Any:
     return as_reduce(AsyncPymongoReconnector(_pymongo_params(client)))
 
 
+def _is_secret_query(name: str) -> bool:
+    low = name.lower()
+    return (
+        _is_secret(name)
+        or low in ("pwd", "key", "sig", "signature", "auth")
+        or (low.endswith("key") and not low.startswith("ssl"))  # accountkey, access_key
+    )
+
+
 def reduce_sqlalchemy(engine: Any) -> Any:
-    url = engine.url.render_as_string(hide_password=True)
-    return as_reduce(SqlalchemyReconnector(url, engine.url.password is not None))
+    url = engine.url
+    secret = [k for k in getattr(url, "query", {}) if _is_secret_query(k)]
+    if secret:
+        url = url.difference_update_query(secret)
+    text = url.render_as_string(hide_password=True)
+    return as_reduce(SqlalchemyReconnector(text, engine.url.password is not None, secret))
 
 
 class SqlalchemyReconnector(Reconnector):
     """A SQLAlchemy ``Engine``: a new engine for the same URL (password given to
-    ``reconnect_all`` under ``"sqlalchemy.Engine"``)."""
+    ``reconnect_all`` under ``"sqlalchemy.Engine"``).
+
+    The URL is stored with its password as ``***`` and without secret-like query parameters
+    (``password``, ``pwd``, ``token``, ``secret``, ``key``...), which are named in
+    :attr:`stripped`; pass them back with ``{"connect_args": {...}}``.
+    """
 
     auth_key = "sqlalchemy.Engine"
 
-    def __init__(self, url: str, had_password: bool) -> None:
+    def __init__(self, url: str, had_password: bool, stripped: list[str] | None = None) -> None:
         self.url = url
         self.had_password = had_password
+        self.stripped = stripped or []
 
     def reconnect(self, auth: Any = None) -> Any:
         sqlalchemy: Any = importlib.import_module("sqlalchemy")
@@ -205,6 +225,15 @@ class SqlalchemyReconnector(Reconnector):
             password = auth
         if password is not None:
             url = url.set(password=password)
+        elif self.had_password:
+            # the stored URL holds "***", not the password: connecting with it would fail late
+            # and confusingly (or, worse, use "***" as the password)
+            raise ReconnectError(
+                f"the engine's URL had a password, which cerial never stores: pass it as "
+                f'reconnect_all(obj, **{{"{self.auth_key}": password}}) '
+                f'(or {{"{self.auth_key}": {{"password": password, ...}}}})',
+                resource=self.url,
+            )
         return sqlalchemy.create_engine(url, **kwargs)
 
 
