@@ -535,6 +535,26 @@ def test_memoryview_and_code() -> None:
     assert eval(code) == 1
 
 
+def test_memoryview_keeps_format_shape_and_readonly() -> None:
+    import struct
+
+    flat = memoryview(bytearray(struct.pack("4H", 1, 2, 3, 65535))).cast("H")
+    grid = memoryview(bytes(range(6))).cast("B", (2, 3))
+    odd = memoryview(struct.pack("<ih", 7, 8))  # not castable: a flat byte view
+    flat2, grid2, odd2 = roundtrip([flat, grid, odd])
+    assert (
+        isinstance(flat2, memoryview) and flat2.format == "H" and flat2.tolist() == [1, 2, 3, 65535]
+    )
+    assert not flat2.readonly
+    flat2[0] = 9  # writable like the original
+    assert flat2[0] == 9
+    assert (
+        grid2.format == "B" and grid2.shape == (2, 3) and grid2.tolist() == [[0, 1, 2], [3, 4, 5]]
+    )
+    assert grid2.readonly  # over bytes, as the original
+    assert bytes(odd2) == bytes(odd)
+
+
 def test_code_from_other_python_is_refused() -> None:
     from suitkaise.cerial import _format
 

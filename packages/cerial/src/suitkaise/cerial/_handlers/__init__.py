@@ -46,6 +46,7 @@ builtin("tempfile._TemporaryFileWrapper", _P + "files:reduce_tempfile")
 
 # regex, contextvars, weak references
 builtin("re.Match", _P + "misc:reduce_match")
+builtin("builtins.memoryview", _P + "misc:reduce_memoryview")
 builtin("_contextvars.ContextVar", _P + "misc:reduce_contextvar")
 builtin("_contextvars.Context", _P + "misc:reduce_context")
 builtin("weakref.ReferenceType", _P + "misc:reduce_ref", subclasses=True)

@@ -5,6 +5,9 @@
 - ``ContextVar``: a new variable with the same name and default; if it had a value in the
   serializing context, that value is set in the deserializing context.
 - ``Context``: a new context holding the same variables and values.
+- ``memoryview``: a view of the same format and shape over a copy of the bytes (over
+  ``bytes`` when the original was read-only, else over a ``bytearray``); a format ``cast``
+  cannot produce comes back as a flat byte view.
 - ``weakref.ref``/``proxy``, ``WeakValueDictionary``/``WeakKeyDictionary``: the referents are
   carried. A weak reference whose referent is carried nowhere else dies on arrival (as it would
   in the sender once the last strong reference goes); a dead reference arrives dead.
@@ -41,6 +44,23 @@ _NO_DEFAULT = "__cerial_no_default__"
 def _missing(x: Any) -> bool:
     # never ``x == _NO_DEFAULT`` alone: a value may compare elementwise (a numpy array)
     return type(x) is str and x == _NO_DEFAULT
+
+
+def make_memoryview(data: bytes, fmt: str, shape: tuple[int, ...], readonly: bool) -> Any:
+    view: Any = memoryview(data if readonly else bytearray(data))
+    if fmt == "B" and shape == (len(data),):
+        return view
+    return view.cast(fmt, shape)
+
+
+def reduce_memoryview(m: memoryview) -> Any:
+    data = m.tobytes()
+    fmt, shape = m.format, tuple(m.shape or ())
+    try:  # cast takes native single-item formats only (not "<i" or structs)
+        memoryview(data).cast(fmt, shape)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        fmt, shape = "B", (len(data),)
+    return make_memoryview, (data, fmt, shape, m.readonly)
 
 
 def make_contextvar(name: str, default: Any, value: Any) -> contextvars.ContextVar[Any]:
