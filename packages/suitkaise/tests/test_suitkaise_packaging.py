@@ -151,7 +151,9 @@ def test_every_install_layout(tmp_path: Path) -> None:
         assert owns_init == wheel.name.startswith("suitkaise-0"), wheel.name
         assert any(n.endswith("py.typed") for n in names), wheel.name
 
-    _run([sys.executable, "-m", "pip", "download", "-q", "-d", str(wheelhouse), *THIRD_PARTY], REPO)
+    # The test environment may have no pip (hatch builds it with uv): use a fresh venv's pip.
+    fetcher = Layout(tmp_path, "fetch", wheelhouse, dist)
+    fetcher.pip("download", "-q", "-d", str(wheelhouse), *THIRD_PARTY)
 
     # 1-2. cerial alone, sktime alone.
     for part in ("cerial", "sktime"):
