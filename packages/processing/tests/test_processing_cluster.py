@@ -56,10 +56,9 @@ pytestmark = pytest.mark.timeout(120)
 # --------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        local = distributed.LocalCluster(
+def _local_cluster(allowed_failures: int) -> Any:
+    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+        return distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,
             processes=True,
@@ -68,6 +67,11 @@ def cluster() -> Iterator[Any]:
             # the scheduler's HTTP (health/metrics) server otherwise tries port 8787
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         )
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    local = _local_cluster(allowed_failures=0)
     try:
         yield local
     finally:
@@ -88,15 +92,7 @@ def crash_client() -> Iterator[Any]:
     killed (which happens on a loaded machine while the nanny restarts it) runs again
     elsewhere, while the item that kills every worker it runs on is still given up on.
     """
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        local = distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        )
+    local = _local_cluster(allowed_failures=1)
     try:
         with distributed.Client(local, set_as_default=False) as dask_client:
             yield dask_client
