@@ -109,6 +109,33 @@ def slow_on_one(x: int) -> int:
     return x
 
 
+def fail_while_one_sleeps(marker: str, role: str) -> str:
+    # "sleep" says (with its pid) that it is running, then sleeps; "fail" waits for that and
+    # raises, so the error arrives while another worker is busy with the same call. "warm"
+    # takes 10 ms: the scheduler then knows the item cost and sends the others one by one.
+    if role == "warm":
+        time.sleep(0.01)
+    elif role == "sleep":
+        Path(marker + ".tmp").write_text(str(os.getpid()))
+        os.replace(marker + ".tmp", marker)
+        time.sleep(3)
+    else:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(marker) and time.monotonic() < deadline:
+            time.sleep(0.005)  # bounded poll on a file written by another process
+        raise CustomError("item fails while another sleeps", code=1)
+    return role
+
+
+def meet(folder: str, _: int) -> int:
+    # Returns once two workers run it at the same time: both workers are started and idle.
+    Path(folder, str(os.getpid())).touch()
+    deadline = time.monotonic() + 10
+    while len(os.listdir(folder)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)  # bounded poll on files written by another process
+    return os.getpid()
+
+
 def returns_lock(_: object) -> object:
     return threading.Lock()
 
@@ -534,10 +561,9 @@ def test_error_keeps_type_message_traceback_and_index(start_method: str) -> None
         assert any("item 5" in note for note in error.__notes__)
         assert isinstance(error.__cause__, RemoteTraceback)
         assert "fail_on_five" in str(error.__cause__)
-        # the pool is still usable, with the same workers
-        pids = set(pool.pids)
+        # the pool is still usable (a worker still running the call's items is replaced)
         assert pool.map(square, range(10)) == [x * x for x in range(10)]
-        assert set(pool.pids) == pids
+        assert len(pool.pids) == 2
         with pytest.raises(CustomError):
             pool.unordered_map(fail_on_five, range(20))
 
@@ -556,6 +582,39 @@ def test_imap_yields_results_before_the_error(start_method: str) -> None:
                 seen.append(value)
         assert 5 not in seen
         assert pool.map(square, [4]) == [16]
+
+
+def both_workers_meet(pool: Pool, folder: Path) -> set[int]:
+    """Run one item on each worker at the same time; their pids (both workers ready)."""
+    folder.mkdir()
+    return set(pool.star().unordered_imap(meet, [(str(folder), 0), (str(folder), 1)]))
+
+
+def test_error_kills_only_the_workers_still_running_the_call(
+    start_method: str, tmp_path: Path
+) -> None:
+    # SPEC 4.2: after an error the rest of the call is cancelled and the pool is usable at
+    # once: the next call does not wait for the failed call's items still running elsewhere.
+    with Pool(2, start_method=start_method) as pool:
+        assert len(both_workers_meet(pool, tmp_path / "meet")) == 2
+        for name in ("map", "unordered_map", "imap", "unordered_imap"):
+            marker = str(tmp_path / name)
+            method = getattr(pool.star(), name)
+            items = [(marker, "warm"), (marker, "fail"), (marker, "sleep")]
+            with pytest.raises(CustomError, match="another sleeps"):
+                result = method(fail_while_one_sleeps, items)
+                if name.endswith("imap"):
+                    list(result)
+            sleeper = int(Path(marker).read_text())
+            # The next call needs both workers: the sleeping item's worker has been replaced
+            # (waiting for its last 3 s would take well over 1.5 s; a spawn start is ~0.3 s).
+            started = time.monotonic()
+            pids = both_workers_meet(pool, tmp_path / f"meet-{name}")
+            elapsed = time.monotonic() - started
+            assert elapsed < 1.5, (name, elapsed)
+            assert len(pids) == 2 and sleeper not in pids, name
+            assert sleeper not in pool.pids and len(pool.pids) == 2, name
+            assert pool.map(square, range(4)) == [0, 1, 4, 9]
 
 
 def test_unpicklable_result_and_item_are_reported(start_method: str) -> None:

@@ -20,11 +20,12 @@ back in order, so a reply or a death is always attributed to one batch. When a w
 shared slots tell which batch and which slice of it was running: a one-item slice raises
 ``ProcessCrashError`` for that item; a longer slice is run again one item at a time to find
 the culprit (``Job.isolate``). Its queued batches go to other workers and it is replaced. A
-timeout kills the workers running the job's batches and replaces them; an error or an abandoned
-iterator cancels them cooperatively (the worker stops between slices of items).
+timeout or an item error kills the workers running the job's batches and replaces them, so
+that the next call does not wait for them; an abandoned iterator cancels them cooperatively
+(the worker stops between slices of items).
 
 Non-goals: fairness guarantees between concurrent calls beyond round-robin, and interrupting
-an item in progress on error (only timeouts kill).
+an item in progress when an iterator is dropped (its caller chose to stop, not a failure).
 """
 
 from __future__ import annotations
@@ -560,14 +561,16 @@ class PoolRuntime:
         if job not in self._jobs:
             return
         if job.error_index is not None and job.mode == "imap":
-            # Items after the failing one are no longer needed.
+            # Items after the failing one are no longer needed: their workers are replaced.
             limit = job.error_index
             for batch in list(job.outstanding.values()):
                 if min(batch.indices, default=limit) > limit:
-                    self._cancel_batch(batch, kill=False)
+                    self._cancel_batch(batch, kill=True)
             job.redo = type(job.redo)(entry for entry in job.redo if entry[0] < limit)
         if job.should_finish():
-            self._retire(job, kill=False)
+            # After an error, items still running are killed with their workers (SPEC 4.2:
+            # the rest of the call is cancelled and the pool is usable at once).
+            self._retire(job, kill=job.error is not None)
             job.finish()
 
     def _retire(self, job: Job, *, kill: bool) -> None:
