@@ -103,3 +103,35 @@ def test_stop_from_inside_and_bad_use() -> None:
         bad = Slow()
         bad.__class__ = type("NoHandler", (Slow,), {"__error__": lambda self: self.error})
         run_inline(bad)
+
+
+class _Counted(Skprocess):
+    def __init__(self, handled: bool) -> None:
+        self.handled = handled
+        self.attempts = 0
+        self.process_config.runs = 1
+        self.process_config.lives = 3
+
+    def __run__(self) -> None:
+        self.attempts += 1
+
+    def __result__(self) -> int:
+        return self.attempts
+
+    def __error__(self) -> Any:
+        if self.handled:
+            return f"after crash: {self.error.exitcode}"  # type: ignore[union-attr]
+        return self.error
+
+
+def test_run_inline_after_crashes_uses_the_lives_left_then_error_handler() -> None:
+    from suitkaise.processing import ProcessCrashError
+
+    crash = ProcessCrashError("worker died", exitcode=9, signal_name=None)
+    assert run_inline(_Counted(True), lives_used=2, crash=crash) == 1  # one life left: runs
+    assert run_inline(_Counted(True), lives_used=3, crash=crash) == "after crash: 9"
+    with pytest.raises(ProcessCrashError) as info:
+        run_inline(_Counted(False), lives_used=3, crash=crash)
+    assert info.value is crash
+    with pytest.raises(ProcessCrashError):  # __error__ crashed too: nothing runs again
+        run_inline(_Counted(True), lives_used=4, crash=crash)

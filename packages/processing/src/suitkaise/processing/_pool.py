@@ -287,6 +287,7 @@ class Pool:
             total=total,
             workers=self._workers,
             progress=bar,
+            retries_crashes=_is_skprocess_class(fn),
         )
         if total == 0:
             job.exhausted = True
@@ -339,6 +340,13 @@ class Pool:
         runtime = self._holder.runtime
         if runtime is not None:
             runtime.cancel(job, kill=kill, wait_done=wait_done)
+
+
+def _is_skprocess_class(fn: Any) -> bool:
+    """Whether ``fn`` is an Skprocess class (its items get lives when a worker crashes)."""
+    from suitkaise.processing._process import Skprocess
+
+    return isinstance(fn, type) and issubclass(fn, Skprocess)
 
 
 def _progress_bar(progress: tuple[str | None] | None, total: int | None, mode: str) -> Any:

@@ -295,7 +295,9 @@ def _handle_error(
     return Outcome(process, True, value)
 
 
-def run_inline(process: Skprocess) -> Any:
+def run_inline(
+    process: Skprocess, *, lives_used: int = 0, crash: ProcessError | None = None
+) -> Any:
     """Run the whole lifecycle of ``process`` in the current process and return its result.
 
     Used by Pool workers for ``pool.map(WorkerClass, items)``. Runs, ``join_in``, lives (each
@@ -304,8 +306,17 @@ def run_inline(process: Skprocess) -> Any:
     ``@autoreconnect``, ``__onfinish__``, ``__result__`` and ``__error__`` behave as in a
     started process. ``tell()``/``listen()`` are not available.
 
+    A Pool whose worker died (a hard crash) while running an item calls this again in a
+    fresh worker with ``lives_used`` (attempts already spent) and ``crash`` (the
+    ``ProcessCrashError``): while lives are left the lifecycle runs with the remaining lives;
+    once they are spent, ``self.error`` is set to ``crash`` and ``__error__`` decides what is
+    delivered; if even that pass crashed (``lives_used`` beyond ``lives``), ``crash`` is
+    raised without running anything.
+
     Args:
         process: A constructed, not started Skprocess.
+        lives_used: Lives already spent on earlier attempts that crashed.
+        crash: The crash that cost the last of those lives (required with ``lives_used``).
 
     Returns:
         What ``process.result()`` would return.
@@ -322,7 +333,16 @@ def run_inline(process: Skprocess) -> Any:
     if not isinstance(process, Skprocess):
         raise TypeError(f"run_inline() needs an Skprocess, got {type(process).__name__}")
     check_startable(process)
-    lives = process.process_config.lives
+    lives = process.process_config.lives - lives_used
+    if crash is not None and lives <= 0:
+        if lives < 0:  # __error__ itself crashed last time: nothing more to try
+            raise crash
+        attach(process, role="inline", host=None)
+        outcome = handle_error(process, crash, Host())
+        if isinstance(outcome.value, BaseException):
+            raise outcome.value
+        return outcome.value
+    lives = max(lives, 1)
     snapshot = cerial.serialize(process) if lives > 1 else b""
 
     def reload() -> Skprocess:

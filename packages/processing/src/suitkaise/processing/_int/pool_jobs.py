@@ -87,8 +87,11 @@ class Job:
         total: int | None,
         workers: int,
         progress: Any = None,
+        retries_crashes: bool = False,
     ) -> None:
         self.call_id = call_id
+        # Skprocess classes: an item whose worker dies is sent again (lives, SPEC 4.1).
+        self.retries_crashes = retries_crashes
         self.mode = mode
         self.fn_bytes = fn_bytes
         self.star = star
@@ -275,6 +278,21 @@ class Job:
         self.isolating.update(index for index, _ in entries)
         if self.pending_crash is None and entries:
             self.pending_crash = (entries[0][0], crash)
+
+    def retry_crashed(self, index: int, item: Any, crash: BaseException) -> None:
+        """Send item ``index`` again, alone, with one more life spent (scheduler thread).
+
+        The crash that isolated its slice is explained by this item: it is not reported.
+        """
+        from suitkaise.processing._int.pool_worker import CrashRetry
+
+        if isinstance(item, CrashRetry):
+            item = CrashRetry(item.item, item.lives_used + 1, crash)
+        else:
+            item = CrashRetry(item, 1, crash)
+        self.redo.appendleft((index, item))
+        self.isolating.add(index)
+        self.pending_crash = None
 
     def _settle_isolation(self, indices: Sequence[int]) -> None:
         self.isolating.difference_update(indices)

@@ -18,7 +18,8 @@ otherwise the last one is kept encoded and written once it is the worker's only 
 send never blocks on a worker that is itself blocked sending (no pipe deadlock). Replies come
 back in order, so a reply or a death is always attributed to one batch. When a worker dies,
 shared slots tell which batch and which slice of it was running: a one-item slice raises
-``ProcessCrashError`` for that item; a longer slice is run again one item at a time to find
+``ProcessCrashError`` for that item (an Skprocess item, always run alone, is sent again with
+one life fewer instead: ``Job.retry_crashed``); a longer slice is run again one item at a time to find
 the culprit (``Job.isolate``). Its queued batches go to other workers and it is replaced. A
 timeout or an item error kills the workers running the job's batches and replaces them, so
 that the next call does not wait for them; an abandoned iterator cancels them cooperatively
@@ -551,6 +552,16 @@ class PoolRuntime:
                 # find the one that crashes (items before it in the slice run twice).
                 entries = list(zip(batch.indices[position:end], batch.items[position:end]))
                 job.isolate(entries, crash)
+                continue
+            if job.retries_crashes:  # an Skprocess item: a crash costs a life (SPEC 4.1)
+                # The batch's other items go out again too: the results of those before it
+                # died with the worker (they run twice), those after it never ran.
+                rest = list(zip(batch.indices, batch.items))
+                del rest[position]
+                if job.mode == "imap":
+                    rest = rest[position:]  # those before it were queued again above
+                job.redo.extendleft(reversed(rest))
+                job.retry_crashed(index, batch.items[position], crash)
                 continue
             job.fail(index, crash)
         for batch in batches:

@@ -71,12 +71,35 @@ def _skprocess_runner(fn: Any) -> Any:
     return run_inline if issubclass(fn, Skprocess) else None
 
 
+class CrashRetry:
+    """An Skprocess item sent again after its worker died while running it.
+
+    The worker builds the object and lets ``run_inline`` compare ``lives_used`` with the
+    class's lives: run again with the lives left, or deliver ``crash`` through ``__error__``.
+    """
+
+    __slots__ = ("crash", "item", "lives_used")
+
+    def __init__(self, item: Any, lives_used: int, crash: BaseException) -> None:
+        self.item = item
+        self.lives_used = lives_used
+        self.crash = crash
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (CrashRetry, (self.item, self.lives_used, self.crash))
+
+
 def _item_caller(fn: Any, runner: Any, star: bool) -> Any:
     """One callable per call, so that the per-item loop has no branches."""
     if runner is not None:
-        if star:
-            return lambda item: runner(fn(*item))
-        return lambda item: runner(fn(item))
+
+        def run_skprocess(item: Any) -> Any:
+            if isinstance(item, CrashRetry):
+                built = fn(*item.item) if star else fn(item.item)
+                return runner(built, lives_used=item.lives_used, crash=item.crash)
+            return runner(fn(*item) if star else fn(item))
+
+        return run_skprocess
     if star:
         return lambda item: fn(*item)
     return fn
@@ -159,6 +182,9 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
             # sent before the call's item cost is known has a budget (seconds, result bytes):
             # past it the worker answers with what it has and the parent re-sends the rest.
             stride = 1
+            # Skprocess items run one per slice: a crash is then blamed on exactly one item,
+            # which costs that item a life (its lifecycle dwarfs the per-slice cost).
+            max_stride = 1 if runner is not None else MAX_STRIDE
             position = 0
             count = len(items)
             produced = 0
@@ -179,7 +205,7 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
                         if now - started > budget[0] or produced > budget[1]:
                             break
                     position = end
-                    if stride < MAX_STRIDE and now - sliced < SLICE_SECONDS:
+                    if stride < max_stride and now - sliced < SLICE_SECONDS:
                         stride *= 2
             except BaseException as exc:
                 # extend() keeps what map() produced before the failure: the failing item is
