@@ -40,7 +40,9 @@ from suitkaise.processing._int.share_protocol import (
     APPLY,
     ATTR,
     AUGMENT,
+    BINARY_OPS,
     CALL,
+    COMPARISONS,
     DELETE,
     DONE,
     ERROR,
@@ -95,23 +97,9 @@ _APPLY_FUNCS: dict[str, Callable[..., Any]] = {
     "abs": operator.abs,
     "invert": operator.invert,
 }
-for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
+for _name in COMPARISONS:
     _APPLY_FUNCS[_name] = getattr(operator, _name)
-for _name in (
-    "add",
-    "sub",
-    "mul",
-    "truediv",
-    "floordiv",
-    "mod",
-    "pow",
-    "matmul",
-    "and_",
-    "or_",
-    "xor",
-    "lshift",
-    "rshift",
-):
+for _name in BINARY_OPS:
     _APPLY_FUNCS[_name] = getattr(operator, _name)
     _APPLY_FUNCS["r" + _name] = _reflected(getattr(operator, _name))
 del _name

@@ -78,6 +78,25 @@ INPLACE_OPS = (
     "irshift",
 )
 
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+# Binary operators by their name in the ``operator`` module (``and_``, ``or_``); the proxy's
+# dunder is the name without the trailing underscore (``__and__``).
+BINARY_OPS = (
+    "add",
+    "sub",
+    "mul",
+    "truediv",
+    "floordiv",
+    "mod",
+    "pow",
+    "matmul",
+    "and_",
+    "or_",
+    "xor",
+    "lshift",
+    "rshift",
+)
+
 # Functions a client may ask the coordinator to APPLY to a live object; everything here is
 # side-effect free on the Share except through the object's own dunder methods.
 APPLY_FUNCS = (
@@ -95,40 +114,10 @@ APPLY_FUNCS = (
     "float",
     "index",
     "complex",
-    # comparisons
-    "eq",
-    "ne",
-    "lt",
-    "le",
-    "gt",
-    "ge",
+    *COMPARISONS,
     # binary operators; their reflected forms swap the operands (``radd``: other + obj)
-    "add",
-    "sub",
-    "mul",
-    "truediv",
-    "floordiv",
-    "mod",
-    "pow",
-    "matmul",
-    "and_",
-    "or_",
-    "xor",
-    "lshift",
-    "rshift",
-    "radd",
-    "rsub",
-    "rmul",
-    "rtruediv",
-    "rfloordiv",
-    "rmod",
-    "rpow",
-    "rmatmul",
-    "rand_",
-    "ror_",
-    "rxor",
-    "rlshift",
-    "rrshift",
+    *BINARY_OPS,
+    *("r" + name for name in BINARY_OPS),
     # unary
     "neg",
     "pos",

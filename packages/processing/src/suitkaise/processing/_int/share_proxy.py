@@ -22,6 +22,7 @@ from suitkaise.processing._errors import RemoteTraceback, ShareError
 from suitkaise.processing._int.share_protocol import (
     ATTR,
     AUGMENT,
+    BINARY_OPS,
     CALL,
     DELETE,
     INPLACE_OPS,
@@ -201,22 +202,8 @@ def _inplace(op_name: str) -> Any:
     return method
 
 
-for _name in (
-    "add",
-    "sub",
-    "mul",
-    "truediv",
-    "floordiv",
-    "mod",
-    "pow",
-    "matmul",
-    "lshift",
-    "rshift",
-    "xor",
-):
-    setattr(Proxy, f"__{_name}__", _binary(_name))
-    setattr(Proxy, f"__r{_name}__", _binary("r" + _name))
-for _name, _func in (("and", "and_"), ("or", "or_")):
+for _func in BINARY_OPS:
+    _name = _func.rstrip("_")  # operator.and_ -> __and__
     setattr(Proxy, f"__{_name}__", _binary(_func))
     setattr(Proxy, f"__r{_name}__", _binary("r" + _func))
 for _name in INPLACE_OPS:
