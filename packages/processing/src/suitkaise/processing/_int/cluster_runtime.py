@@ -136,8 +136,7 @@ class ClusterRuntime:
         with self._cond:
             if self._refusing:
                 if isinstance(arg, Job):
-                    arg.finish(self.broken or PoolClosedError("this Pool is closed"))
-                    arg.cancel_done.set()
+                    arg.abandon(self.broken or PoolClosedError("this Pool is closed"))
                 return
             self._commands.append((command, arg))
             self._cond.notify()
@@ -189,8 +188,7 @@ class ClusterRuntime:
             self._on_done(arg)
         elif command == "cancel":
             self._retire(arg)
-            arg.finish(PoolClosedError("this call was cancelled"))
-            arg.cancel_done.set()
+            arg.abandon(PoolClosedError("this call was cancelled"))
         elif command == "stop":
             self._shutdown()
 
@@ -387,8 +385,7 @@ class ClusterRuntime:
         self.broken = error
         for job in list(self._jobs):
             self._retire(job)
-            job.finish(error)
-            job.cancel_done.set()
+            job.abandon(error)
 
     def _shutdown(self) -> None:
         closed = PoolClosedError("the Pool was closed while this call was running")
@@ -397,15 +394,13 @@ class ClusterRuntime:
                 self._retire(job)
             except Exception:  # the Client may already be closed
                 pass
-            job.finish(closed)
-            job.cancel_done.set()
+            job.abandon(closed)
         with self._cond:
             self._refusing = True
             pending = list(self._commands)
             self._commands.clear()
         for _command, arg in pending:
             if isinstance(arg, Job):
-                arg.finish(closed)
-                arg.cancel_done.set()
+                arg.abandon(closed)
         self.stopped = True
         self._added.set()  # the watcher ends

@@ -377,6 +377,11 @@ class Job:
             self.finished = True
             self.cond.notify_all()
 
+    def abandon(self, error: BaseException) -> None:
+        """End the job with ``error`` and wake a caller waiting for its cancellation."""
+        self.finish(error)
+        self.cancel_done.set()
+
     # -- caller side ----------------------------------------------------------------------------
 
     def result_list(self) -> list[Any]:

@@ -204,8 +204,7 @@ class PoolRuntime:
         with self._lock:
             if self._refusing:
                 if isinstance(arg, Job):
-                    arg.finish(self.broken or PoolClosedError("this Pool is closed"))
-                    arg.cancel_done.set()
+                    arg.abandon(self.broken or PoolClosedError("this Pool is closed"))
                 return
             self._commands.append((command, arg))
             if not self._wake_pending:
@@ -351,8 +350,7 @@ class PoolRuntime:
                     self._jobs.append(arg)
             elif command in ("cancel", "kill"):
                 self._retire(arg, kill=command == "kill")
-                arg.finish(PoolClosedError("this call was cancelled"))
-                arg.cancel_done.set()
+                arg.abandon(PoolClosedError("this call was cancelled"))
             elif command == "stop":
                 self._shutdown(kill=bool(arg))
 
@@ -620,23 +618,20 @@ class PoolRuntime:
         self.broken = error
         for job in list(self._jobs):
             self._retire(job, kill=False)
-            job.finish(error)
-            job.cancel_done.set()
+            job.abandon(error)
 
     def _shutdown(self, *, kill: bool) -> None:
         closed = PoolClosedError("the Pool was closed while this call was running")
         for job in list(self._jobs):
             self._retire(job, kill=False)
-            job.finish(closed)
-            job.cancel_done.set()
+            job.abandon(closed)
         with self._lock:
             self._refusing = True
             pending = list(self._commands)
             self._commands.clear()
         for _command, arg in pending:
             if isinstance(arg, Job):
-                arg.finish(closed)
-                arg.cancel_done.set()
+                arg.abandon(closed)
         self.stopped = True
         workers, self._workers = self._workers, []
         for worker in workers:
