@@ -8,7 +8,7 @@ Workloads (every peer gets the same workers and a warm pool; start-up is reporte
 * (c) ``transfer``: 1,000 tasks each returning a 1 MB ``bytes`` object.
 
 The table gives seconds (best of ``--repeat`` rounds; for the few-millisecond (a), the best
-and the median of 15 rounds) and, for every peer, its speed relative to
+and the median of 41 rounds) and, for every peer, its speed relative to
 ``multiprocessing.Pool`` (``t_mp / t_peer``: above 1.0 is faster). ``multiprocessing.Pool`` picks
 its own chunk size; ``ProcessPoolExecutor`` and loky get the same chunk size
 (``len / (4 * workers)``, the ``multiprocessing.Pool`` rule), since their default of 1 is not
@@ -52,7 +52,7 @@ def megabyte(i: int) -> bytes:
     return bytes([i % 256]) * 1_000_000
 
 
-TRIVIAL_ROUNDS = 15
+TRIVIAL_ROUNDS = 41
 
 Mapper = Callable[[Callable[[Any], Any], list[Any]], list[Any]]
 

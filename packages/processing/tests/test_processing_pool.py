@@ -366,6 +366,30 @@ def test_concurrent_calls_share_the_workers(start_method: str) -> None:
         assert sorted(second.result(WAIT)) == [x * x for x in range(50)]
 
 
+def test_list_calls_from_many_threads_at_once(start_method: str) -> None:
+    # A list call on a sequence is dispatched from the caller's thread when the scheduler is
+    # idle, and posted to it otherwise: both paths race here.
+    with Pool(2, start_method=start_method) as pool:
+        failures: list[BaseException] = []
+
+        def caller(offset: int) -> None:
+            try:
+                for round_number in range(15):
+                    data = list(range(offset, offset + 50 + round_number))
+                    assert pool.map(square, data) == [x * x for x in data]
+                    assert sorted(pool.unordered_map(square, tuple(data))) == [x * x for x in data]
+            except BaseException as exc:  # reported by the main thread
+                failures.append(exc)
+
+        threads = [threading.Thread(target=caller, args=(i * 1000,)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(WAIT)
+        assert not any(thread.is_alive() for thread in threads)
+        assert failures == []
+
+
 def _use_pool_in_child(pool: Pool, queue: Any) -> None:
     try:
         pool.map(square, [1])

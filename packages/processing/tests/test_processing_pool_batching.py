@@ -108,3 +108,17 @@ def test_input_error_is_reported_at_the_item_it_failed_to_produce() -> None:
     assert list(indices) == [0, 1] and list(items) == [1, 2]
     assert isinstance(job.error, OSError)
     assert job.error_index == 2
+
+
+def test_result_list_puts_every_chunk_in_input_order() -> None:
+    job = make_job(list(range(10)), total=10)
+    # Out of order, consecutive ranges: joined.
+    job.add_results(range(4, 10), [f"v{i}" for i in range(4, 10)])
+    job.add_results(range(0, 4), [f"v{i}" for i in range(4)])
+    assert job.result_list() == [f"v{i}" for i in range(10)]
+    # Index lists (items sent again after a crash) are placed one by one.
+    redone = make_job(list(range(5)), total=5)
+    redone.add_results(range(0, 2), ["a", "b"])
+    redone.add_results([4, 2], ["e", "c"])
+    redone.add_results(range(3, 4), ["d"])
+    assert redone.result_list() == ["a", "b", "c", "d", "e"]

@@ -153,6 +153,11 @@ class Job:
                     return False
         return True
 
+    @property
+    def has_sequence(self) -> bool:
+        """Whether the input is a list, tuple or range (items are sliced, no caller code runs)."""
+        return self._sequence is not None
+
     def probing(self) -> bool:
         """Whether batches are sized as probes: the item cost is unknown, the workers stop
         a probe early, and the input is a sequence of known length (a list call)."""
@@ -388,6 +393,17 @@ class Job:
         """The final list of a ``map``/``unordered_map`` job (caller thread, job finished)."""
         if self.mode == "unordered_map":
             return list(self.queue)
+        chunks = sorted(self.chunks, key=lambda chunk: chunk[0][0])
+        if all(isinstance(indices, range) and indices.step == 1 for indices, _ in chunks) and all(
+            before[0].stop == after[0].start for before, after in zip(chunks, chunks[1:])
+        ):
+            # Consecutive slices (the usual case): joining them is half the cost of placing.
+            if len(chunks) == 1:
+                return chunks[0][1]
+            joined: list[Any] = []
+            for _, values in chunks:
+                joined.extend(values)
+            return joined
         out: list[Any] = [None] * self.delivered
         for indices, values in self.chunks:
             if isinstance(indices, range) and indices.step == 1:

@@ -10,7 +10,9 @@ Data flow (one scheduler thread per pool, one duplex pipe per worker)::
             job.add_results ◄── reply ◄── worker     │  + wake pipe
             job.cond.notify ──► caller thread        │
 
-The scheduler is the only thread that touches workers and pipes. Each worker has at most
+Workers, pipes and jobs are touched only under ``_work``: by the scheduler thread between two
+waits, and by a caller thread that submits a list call on a sequence while the scheduler is
+idle (it dispatches the first batches itself, saving a thread hand-off). Each worker has at most
 ``MAX_BATCHES_PER_WORKER`` batches assigned: the one it runs and short ones queued behind it,
 so that it never waits for a round trip. A batch is written to an idle worker at once; queued
 ones are written only while everything unread fits in the socket buffer (``_pipeline_bytes``),
@@ -134,6 +136,9 @@ class PoolRuntime:
         # Re-entrant: an abandoned iterator's finalizer may post a command from any thread,
         # including this pool's scheduler thread while it holds the lock.
         self._lock = threading.RLock()
+        # Held by whichever thread touches workers, pipes and jobs (taken before ``_lock``).
+        self._work = threading.RLock()
+        self._replacements = 0
         self._commands: deque[tuple[str, Any]] = deque()
         self._wake_pending = False
         self._wake_r, self._wake_w = ctx.Pipe(duplex=False)
@@ -168,7 +173,34 @@ class PoolRuntime:
 
     def submit(self, job: Job) -> None:
         job.stops_early = True  # workers end a probe batch early (see pool_worker)
+        if job.has_sequence and not job.streaming and self._submit_directly(job):
+            return
         self._post("submit", job)
+
+    def _submit_directly(self, job: Job) -> bool:
+        """Dispatch ``job``'s first batches from the caller's thread if the scheduler is idle.
+
+        Only for list calls on a sequence: no caller code runs to produce items, and the
+        caller waits anyway. False (post it instead) when the scheduler is busy or stopping.
+        """
+        if not self._work.acquire(blocking=False):
+            return False
+        try:
+            if self.stopped or self._refusing or self.broken is not None:
+                return False
+            replaced = self._replacements
+            self._jobs.append(job)
+            try:
+                self._dispatch()
+            except BaseException:
+                # e.g. Ctrl-C while encoding: the scheduler cancels it and replaces its workers.
+                self._post("kill", job)
+                raise
+            if self._replacements != replaced:
+                self.wake()  # the scheduler's wait must learn of the new workers' pipes
+            return True
+        finally:
+            self._work.release()
 
     def cancel(self, job: Job, *, kill: bool, wait_done: bool = True) -> None:
         """Cancel ``job``; with ``kill`` the workers running it are replaced."""
@@ -268,28 +300,31 @@ class PoolRuntime:
                 self._workers.pop(slot)
                 return
         self._workers[slot] = self._track(self._start_worker())
+        self._replacements += 1
 
     # -- the scheduler thread -------------------------------------------------------------------
 
     def _run(self) -> None:
         try:
             while not self.stopped:
-                self._handle_commands()
-                if self.stopped:
-                    break
-                self._dispatch()
+                with self._work:
+                    self._handle_commands()
+                    if self.stopped:
+                        break
+                    self._dispatch()
                 wake, replies, deaths = self._poll()
-                if wake:
-                    with self._lock:
-                        self._wake_pending = False
-                        while self._wake_r.poll():
-                            self._wake_r.recv_bytes()
-                for worker in replies:
-                    if worker in self._workers and not self._read_reply(worker):
-                        self._on_death(worker)
-                for worker in deaths:
-                    if worker in self._workers:
-                        self._on_death(worker)
+                with self._work:
+                    if wake:
+                        with self._lock:
+                            self._wake_pending = False
+                            while self._wake_r.poll():
+                                self._wake_r.recv_bytes()
+                    for worker in replies:
+                        if worker in self._workers and not self._read_reply(worker):
+                            self._on_death(worker)
+                    for worker in deaths:
+                        if worker in self._workers:
+                            self._on_death(worker)
         except BaseException as exc:  # never leave callers waiting on a dead scheduler
             self._break(ProcessError(f"the Pool scheduler failed: {exc!r}", original_error=exc))
             self._shutdown(kill=True)
@@ -311,8 +346,10 @@ class PoolRuntime:
                 else:
                     deaths.append(worker)
             return wake, replies, deaths
-        conns = {w.conn: w for w in self._workers}
-        sentinels = {w.proc.sentinel: w for w in self._workers}
+        with self._work:
+            workers = list(self._workers)
+        conns = {w.conn: w for w in workers}
+        sentinels = {w.proc.sentinel: w for w in workers}
         for obj in wait([self._wake_r, *conns, *sentinels]):
             if obj is self._wake_r:
                 wake = True
