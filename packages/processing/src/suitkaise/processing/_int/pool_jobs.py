@@ -393,15 +393,19 @@ class Job:
         """The final list of a ``map``/``unordered_map`` job (caller thread, job finished)."""
         if self.mode == "unordered_map":
             return list(self.queue)
-        chunks = sorted(self.chunks, key=lambda chunk: chunk[0][0])
-        if all(isinstance(indices, range) and indices.step == 1 for indices, _ in chunks) and all(
-            before[0].stop == after[0].start for before, after in zip(chunks, chunks[1:])
-        ):
-            # Consecutive slices (the usual case): joining them is half the cost of placing.
-            if len(chunks) == 1:
-                return chunks[0][1]
+        slices = sorted(
+            ((indices, values) for indices, values in self.chunks if isinstance(indices, range)),
+            key=lambda chunk: chunk[0].start,
+        )
+        consecutive = len(slices) == len(self.chunks) and all(
+            indices.step == 1 for indices, _ in slices
+        )
+        if consecutive and all(a.stop == b.start for (a, _), (b, _) in itertools.pairwise(slices)):
+            # The usual case: joining the slices costs half as much as placing each value.
+            if len(slices) == 1:
+                return slices[0][1]
             joined: list[Any] = []
-            for _, values in chunks:
+            for _, values in slices:
                 joined.extend(values)
             return joined
         out: list[Any] = [None] * self.delivered
