@@ -1,13 +1,16 @@
-"""Pool: a hard crash of a worker running an Skprocess item costs that item a life (SPEC 4.1)."""
+"""Pool: a hard crash of a worker running an Skprocess item costs that item a life (SPEC 4.1),
+and so does a section that ignores its timeout (the parent kills the worker)."""
 
 from __future__ import annotations
 
 import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
-from suitkaise.processing import Pool, ProcessCrashError, Skprocess
+from suitkaise.processing import Pool, ProcessCrashError, ProcessTimeoutError, Skprocess
 
 
 def _count_attempt(log: str) -> int:
@@ -130,3 +133,59 @@ def test_plain_function_crash_is_not_retried(start_method: str) -> None:
             pool.map(crash_always, [0, 1, 2])
         assert info.value.item_index == 1  # type: ignore[attr-defined]
         assert info.value.exitcode == 4
+
+
+class DeafToAlarm(Skprocess):
+    """A __run__ that blocks SIGALRM, so only the parent's backstop can end its timeout."""
+
+    def __init__(self, log: str) -> None:
+        self.log = log
+        self.process_config.runs = 1
+        self.process_config.lives = 2
+        self.process_config.timeouts.run = 0.2
+
+    def __run__(self) -> None:
+        _count_attempt(self.log)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(60)
+
+
+class DeafHandled(DeafToAlarm):
+    def __error__(self) -> str:
+        assert isinstance(self.error, ProcessTimeoutError)
+        return f"handled {self.error.section} after {self.error.timeout} s"
+
+
+needs_sigmask = pytest.mark.skipif(
+    not hasattr(signal, "pthread_sigmask"), reason="needs signal.pthread_sigmask (Unix)"
+)
+
+
+@needs_sigmask
+def test_section_deaf_to_its_timeout_is_ended_by_the_parent(
+    start_method: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "attempts")
+    with Pool(2, start_method=start_method) as pool:
+        started = time.monotonic()
+        with pytest.raises(ProcessTimeoutError) as info:
+            pool.map.timeout(30)(DeafToAlarm, [log])
+        # two lives of 0.2 s + 1 s grace each, far from the 60 s the section would take
+        assert time.monotonic() - started < 20
+        assert info.value.section == "run"
+        assert info.value.timeout == pytest.approx(0.2)
+        assert info.value.item_index == 0  # type: ignore[attr-defined]
+        assert "did not respond to the interrupt" in str(info.value)
+        assert len(Path(log).read_text().splitlines()) == 2  # each life ran once
+        assert pool.map(Plain, [1, 2]) == [1, 2]  # replaced workers: usable at once
+
+
+@needs_sigmask
+def test_section_deaf_to_its_timeout_goes_to_error_handler(
+    start_method: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "attempts")
+    with Pool(2, start_method=start_method) as pool:
+        out = pool.map.timeout(30)(DeafHandled, [log])
+        assert out == ["handled run after 0.2 s"]
+        assert len(Path(log).read_text().splitlines()) == 2

@@ -296,7 +296,11 @@ def _handle_error(
 
 
 def run_inline(
-    process: Skprocess, *, lives_used: int = 0, crash: ProcessError | None = None
+    process: Skprocess,
+    *,
+    lives_used: int = 0,
+    crash: ProcessError | None = None,
+    host: Host | None = None,
 ) -> Any:
     """Run the whole lifecycle of ``process`` in the current process and return its result.
 
@@ -317,6 +321,8 @@ def run_inline(
         process: A constructed, not started Skprocess.
         lives_used: Lives already spent on earlier attempts that crashed.
         crash: The crash that cost the last of those lives (required with ``lives_used``).
+        host: Told of timed sections and runs (a Pool worker publishes them for its
+            parent's backstop); default: nobody.
 
     Returns:
         What ``process.result()`` would return.
@@ -338,7 +344,7 @@ def run_inline(
         if lives < 0:  # __error__ itself crashed last time: nothing more to try
             raise crash
         attach(process, role="inline", host=None)
-        outcome = handle_error(process, crash, Host())
+        outcome = handle_error(process, crash, host or Host())
         if isinstance(outcome.value, BaseException):
             raise outcome.value
         return outcome.value
@@ -351,7 +357,7 @@ def run_inline(
         return fresh  # type: ignore[no-any-return]
 
     attach(process, role="inline", host=None)
-    outcome = run_lifecycle(process, lives=lives, reload=reload, host=Host())
+    outcome = run_lifecycle(process, lives=lives, reload=reload, host=host or Host())
     if outcome.failed and isinstance(outcome.value, BaseException):
         raise outcome.value
     return outcome.value

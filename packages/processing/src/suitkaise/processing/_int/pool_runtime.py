@@ -25,7 +25,9 @@ one life fewer instead: ``Job.retry_crashed``); a longer slice is run again one 
 the culprit (``Job.isolate``). Its queued batches go to other workers and it is replaced. A
 timeout or an item error kills the workers running the job's batches and replaces them, so
 that the next call does not wait for them; an abandoned iterator cancels them cooperatively
-(the worker stops between slices of items).
+(the worker stops between slices of items). A worker stuck in an Skprocess section past its
+timeout (SIGALRM blocked) is killed like a crash, reported as ``ProcessTimeoutError``
+(``pool_deadlines``).
 
 Non-goals: fairness guarantees between concurrent calls beyond round-robin, and interrupting
 an item in progress when an iterator is dropped (its caller chose to stop, not a failure).
@@ -104,7 +106,17 @@ def _signal_name(exitcode: int | None) -> str | None:
 
 
 class _Worker:
-    __slots__ = ("batches", "conn", "ctrl", "drops", "known_calls", "proc", "ready", "unsent")
+    __slots__ = (
+        "batches",
+        "conn",
+        "ctrl",
+        "drops",
+        "known_calls",
+        "overdue",
+        "proc",
+        "ready",
+        "unsent",
+    )
 
     def __init__(self, proc: Any, conn: Connection, ctrl: Any) -> None:
         self.proc = proc
@@ -115,6 +127,11 @@ class _Worker:
         self.unsent: bytes | None = None  # the encoded last batch, when too big to queue
         self.known_calls: set[int] = set()
         self.drops: list[int] = []
+        # Set when the scheduler kills it for an Skprocess section past its deadline.
+        self.overdue: ProcessError | None = None
+
+    def runs_skprocess(self) -> bool:
+        return bool(self.batches) and self.batches[0].job.retries_crashes
 
     def cancel_slot(self, batch_id: int) -> None:
         """Tell the worker to skip ``batch_id`` (a slot not naming a live batch is reused)."""
@@ -196,8 +213,10 @@ class PoolRuntime:
                 # e.g. Ctrl-C while encoding: the scheduler cancels it and replaces its workers.
                 self._post("kill", job)
                 raise
-            if self._replacements != replaced:
-                self.wake()  # the scheduler's wait must learn of the new workers' pipes
+            if self._replacements != replaced or job.retries_crashes:
+                # The scheduler's wait must learn of new workers' pipes, or that it now has
+                # Skprocess section deadlines to watch (pool_deadlines).
+                self.wake()
             return True
         finally:
             self._work.release()
@@ -325,6 +344,7 @@ class PoolRuntime:
                     for worker in deaths:
                         if worker in self._workers:
                             self._on_death(worker)
+                    self._kill_overdue()
         except BaseException as exc:  # never leave callers waiting on a dead scheduler
             self._break(ProcessError(f"the Pool scheduler failed: {exc!r}", original_error=exc))
             self._shutdown(kill=True)
@@ -336,8 +356,10 @@ class PoolRuntime:
         replies: list[_Worker] = []
         deaths: list[_Worker] = []
         wake = False
+        with self._work:
+            timeout = self._deadline_wait()
         if self._selector is not None:
-            for key, _ in self._selector.select():
+            for key, _ in self._selector.select(timeout):
                 kind, worker = key.data
                 if kind == "wake":
                     wake = True
@@ -350,7 +372,7 @@ class PoolRuntime:
             workers = list(self._workers)
         conns = {w.conn: w for w in workers}
         sentinels = {w.proc.sentinel: w for w in workers}
-        for obj in wait([self._wake_r, *conns, *sentinels]):
+        for obj in wait([self._wake_r, *conns, *sentinels], timeout):
             if obj is self._wake_r:
                 wake = True
             elif obj in conns:
@@ -358,6 +380,35 @@ class PoolRuntime:
             elif obj in sentinels:
                 deaths.append(sentinels[obj])
         return wake, replies, deaths
+
+    def _deadline_wait(self) -> float | None:
+        """How long ``_poll`` may block before an Skprocess item's section deadline is due."""
+        running = [worker for worker in self._workers if worker.runs_skprocess()]
+        if not running:
+            return None
+        from suitkaise.processing._int.pool_deadlines import DEADLINE_POLL, seconds_to_deadline
+
+        wait = DEADLINE_POLL  # a timed section may start while we wait
+        for worker in running:
+            left = seconds_to_deadline(worker.ctrl)
+            if left is not None:
+                wait = min(wait, left + 0.01)
+        return wait
+
+    def _kill_overdue(self) -> None:
+        """Kill workers stuck in an Skprocess section past its timeout and grace (backstop)."""
+        for worker in [w for w in self._workers if w.runs_skprocess()]:
+            from suitkaise.processing._int.pool_deadlines import overdue_error
+
+            error = overdue_error(worker.ctrl)
+            if error is None:
+                continue
+            worker.overdue = error
+            try:
+                worker.proc.kill()
+            except (ValueError, OSError):
+                pass
+            self._on_death(worker)
 
     def _track(self, worker: _Worker) -> _Worker:
         if self._selector is not None:
@@ -577,7 +628,7 @@ class PoolRuntime:
                     reversed(list(zip(batch.indices[:position], batch.items[:position])))
                 )
             index = batch.indices[position]
-            crash = ProcessCrashError(
+            crash: ProcessError = worker.overdue or ProcessCrashError(
                 f"a Pool worker died while processing item {index} ({how})",
                 exitcode=exitcode,
                 signal_name=name,

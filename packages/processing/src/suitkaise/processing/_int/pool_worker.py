@@ -11,6 +11,8 @@ array ``ctrl``::
     ctrl[RUNNING]  = id of the batch now running            (all three read after a crash)
     ctrl[CANCEL_A], ctrl[CANCEL_B] = ids of batches the parent has cancelled
                                      (checked by the worker before each item)
+    ctrl[DEADLINE], ctrl[SECTION], ctrl[TIMEOUT_US], ctrl[CURRENT_RUN] = the timed section of
+                     the Skprocess item now running (the parent's backstop: pool_deadlines)
 
 The parent may queue small batches while one runs, so the worker never waits for a round
 trip; batches are answered in the order they were sent.
@@ -27,6 +29,7 @@ Non-goals: interrupting an item that is running (cancellation takes effect betwe
 
 from __future__ import annotations
 
+import functools
 import selectors
 import sys
 import time
@@ -38,7 +41,9 @@ from typing import Any
 PARENT_CONNECTIONS: set[Connection] = set()
 
 POSITION, RUNNING, CANCEL_A, CANCEL_B, SLICE_END = range(5)
-CTRL_SLOTS = 5
+# The timed section of the Skprocess item now running (see pool_deadlines).
+DEADLINE, SECTION, TIMEOUT_US, CURRENT_RUN = range(5, 9)
+CTRL_SLOTS = 9
 MAX_STRIDE = 1024
 SLICE_SECONDS = 0.001
 HEADER = 8  # bytes of the batch id prefix, readable before the payload is deserialized
@@ -59,16 +64,22 @@ def _close_inherited(own: Connection) -> None:
     PARENT_CONNECTIONS.clear()
 
 
-def _skprocess_runner(fn: Any) -> Any:
-    """Return ``run_inline`` if ``fn`` is an ``Skprocess`` subclass, else ``None``."""
+def _skprocess_runner(fn: Any, slots: Any = None) -> Any:
+    """Return ``run_inline`` if ``fn`` is an ``Skprocess`` subclass, else ``None``; given a
+    worker's control ``slots``, one that publishes section deadlines there."""
     if not isinstance(fn, type):
         return None
     try:
         from suitkaise.processing._int.engine import run_inline
+        from suitkaise.processing._int.pool_deadlines import DeadlineHost
         from suitkaise.processing._process import Skprocess
     except ImportError:  # Skprocess not available: treat the class as a plain callable
         return None
-    return run_inline if issubclass(fn, Skprocess) else None
+    if not issubclass(fn, Skprocess):
+        return None
+    if slots is None:
+        return run_inline
+    return functools.partial(run_inline, host=DeadlineHost(slots))
 
 
 class CrashRetry:
@@ -168,7 +179,7 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
             if call_id not in functions:
                 loading = time.perf_counter()
                 fn = cerial.deserialize(fn_bytes, key=key)
-                functions[call_id] = (fn, _skprocess_runner(fn))
+                functions[call_id] = (fn, _skprocess_runner(fn, slots))
                 started += time.perf_counter() - loading  # once per call: not an item's cost
             fn, runner = functions[call_id]
         except BaseException as exc:
