@@ -238,6 +238,24 @@ class Adder(Skprocess):
         return self.a + self.b
 
 
+class KillsItsWorker(Skprocess):
+    """Kills the cluster worker it runs on, every time; ``__error__`` gets the crash."""
+
+    def __init__(self, log: str) -> None:
+        self.log = log
+        self.process_config.runs = 1
+        self.process_config.lives = 2
+
+    def __run__(self) -> None:
+        with open(self.log, "a") as file:
+            file.write("attempt\n")
+        os._exit(7)
+
+    def __error__(self) -> str:
+        assert isinstance(self.error, ProcessCrashError)
+        return f"handled: {type(self.error.__cause__).__name__}"
+
+
 class Flaky(Skprocess):
     """Fails on the first attempt, succeeds on the second (lives=2)."""
 
@@ -478,6 +496,18 @@ def test_worker_lost_raises_process_crash_error(crash_client: Any) -> None:
         assert info.value.item_index == 3  # type: ignore[attr-defined]
         assert "KilledWorker" in repr(info.value.__cause__)
         assert pool.map(square, range(4)) == [0, 1, 4, 9]  # the nanny restarted the worker
+
+
+def test_worker_lost_by_an_skprocess_item_costs_lives_then_error_handler(
+    crash_client: Any, tmp_path: Path
+) -> None:
+    log = tmp_path / "attempts"
+    with Pool(cluster=crash_client) as pool:
+        assert pool.map(KillsItsWorker, [str(log)]) == ["handled: KilledWorker"]
+        # Each KilledWorker (after dask's own retry) that is surely this item's costs a life:
+        # lives=2 means two such rounds at least, and __error__ ran without __run__.
+        assert len(log.read_text().splitlines()) >= 4
+        assert pool.map(square, range(4)) == [0, 1, 4, 9]
 
 
 def test_worker_lost_in_a_batch_names_the_item_that_killed_it(crash_client: Any) -> None:

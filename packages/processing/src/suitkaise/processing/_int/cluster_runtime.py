@@ -27,7 +27,8 @@ thread), it finishes there and its result is dropped. A worker lost mid-task: da
 the task up to ``distributed.scheduler.allowed-failures`` times, then raises ``KilledWorker``;
 the Pool reports that as ``ProcessCrashError`` for the item. As dask blames every task that
 was on the dead worker, the items of a lost batch are first run again one at a time, alone, to
-find the one that kills its worker.
+find the one that kills its worker. For an ``Skprocess`` item each ``KilledWorker`` costs one
+life: the item is sent again (alone) until its lives are spent, then ``__error__`` runs.
 
 Non-goals: fairness between concurrent calls beyond round-robin; data locality.
 """
@@ -338,6 +339,16 @@ class ClusterRuntime:
             signal_name=None,
         )
         crash.__cause__ = exc
+        if job.retries_crashes:
+            # An Skprocess item: the lost worker costs it one life (SPEC 4.1); it runs again,
+            # alone, and once its lives are spent the worker runs __error__ with the crash.
+            from suitkaise.processing._int.pool_worker import CrashRetry
+
+            retry = CrashRetry.after(batch.items[0], crash)
+            single = Batch(next(self._batch_ids), job, batch.indices, [retry])
+            job.outstanding[single.id] = single
+            self._singles.append(single)
+            return
         job.fail(batch.indices[0], crash)
 
     def _check_finished(self, job: Job) -> None:

@@ -291,11 +291,7 @@ class Job:
         """
         from suitkaise.processing._int.pool_worker import CrashRetry
 
-        if isinstance(item, CrashRetry):
-            item = CrashRetry(item.item, item.lives_used + 1, crash)
-        else:
-            item = CrashRetry(item, 1, crash)
-        self.redo.appendleft((index, item))
+        self.redo.appendleft((index, CrashRetry.after(item, crash)))
         self.isolating.add(index)
         self.pending_crash = None
 

@@ -99,6 +99,13 @@ class CrashRetry:
     def __reduce__(self) -> tuple[Any, ...]:
         return (CrashRetry, (self.item, self.lives_used, self.crash))
 
+    @staticmethod
+    def after(item: Any, crash: BaseException) -> CrashRetry:
+        """``item`` (an original item or a ``CrashRetry``) to send again, one more life spent."""
+        if isinstance(item, CrashRetry):
+            return CrashRetry(item.item, item.lives_used + 1, crash)
+        return CrashRetry(item, 1, crash)
+
 
 def _item_caller(fn: Any, runner: Any, star: bool) -> Any:
     """One callable per call, so that the per-item loop has no branches."""
