@@ -2,7 +2,9 @@
 
 Workloads (every peer gets the same workers and a warm pool; start-up is reported apart):
 
-* (a) ``trivial``: 10,000 tasks ``x * x``;
+* (a) ``trivial``: 10,000 tasks ``x * x``, timed two ways: one call at a time (the peers take
+  turns, so every call starts from idle workers), and sustained throughput (``STREAM_CALLS``
+  calls back to back, as a program that maps in a loop does);
 * (b) ``cpu``: 200 tasks of ``--task-ms`` ms of CPU each (busy loop), with the parallel
   efficiency ``ideal / measured`` where ``ideal = tasks * task_ms / workers``;
 * (c) ``transfer``: 1,000 tasks each returning a 1 MB ``bytes`` object.
@@ -53,6 +55,7 @@ def megabyte(i: int) -> bytes:
 
 
 TRIVIAL_ROUNDS = 41
+STREAM_CALLS = 50
 
 Mapper = Callable[[Callable[[Any], Any], list[Any]], list[Any]]
 
@@ -132,6 +135,13 @@ def timed(fmap: Mapper, fn: Callable[[Any], Any], items: list[Any]) -> float:
     return took
 
 
+def timed_stream(fmap: Mapper, fn: Callable[[Any], Any], items: list[Any], calls: int) -> float:
+    started = time.perf_counter()
+    for _ in range(calls):
+        fmap(fn, items)
+    return time.perf_counter() - started
+
+
 def row(label: str, values: dict[str, float], fmt: Callable[[float], str], higher: bool) -> str:
     base = next(iter(values.values()))
     cells = []
@@ -182,6 +192,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     startup: dict[str, float] = {}
     results: dict[str, dict[str, float]] = {name: {} for name in workloads}
     trivial_rounds: dict[str, list[float]] = {peer.name: [] for peer in peers}
+    stream: dict[str, float] = {}
     try:
         for peer in peers:
             startup[peer.name] = peer.start(workers)
@@ -196,6 +207,10 @@ def main(argv: Iterable[str] | None = None) -> None:
                     took = timed(peer.map, fn, items)
                     if name == "trivial":
                         trivial_rounds[peer.name].append(took)
+                        if round_number < repeat:
+                            calls = 5 if quick else STREAM_CALLS
+                            rate = calls * len(items) / timed_stream(peer.map, fn, items, calls)
+                            stream[peer.name] = max(stream.get(peer.name, 0.0), rate)
                     best = results[name].get(peer.name, math.inf)
                     results[name][peer.name] = min(best, took)
     finally:
@@ -211,6 +226,9 @@ def main(argv: Iterable[str] | None = None) -> None:
         print(row(f"(a) {trivial_n:,} x `x*x`, best", results["trivial"], ms, higher=False))
         medians = {name: statistics.median(times) for name, times in trivial_rounds.items()}
         print(row(f"(a) {trivial_n:,} x `x*x`, median", medians, ms, higher=False))
+        calls = 5 if quick else STREAM_CALLS
+        per_s: Callable[[float], str] = lambda r: f"{r / 1e6:.2f} M tasks/s"  # noqa: E731
+        print(row(f"(a) {calls} such calls back to back", stream, per_s, higher=True))
     if results.get("cpu"):
         print(row(f"(b) {cpu_n} x {args.task_ms:g} ms CPU", results["cpu"], ms, higher=False))
         ideal = cpu_n * args.task_ms / 1000.0 / workers
