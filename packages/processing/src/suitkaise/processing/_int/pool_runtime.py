@@ -61,6 +61,7 @@ from suitkaise.processing._int.pool_worker import (
     STOP,
     worker_main,
 )
+from suitkaise.processing._int.remote_errors import load_exception
 
 #: Workers that die before ever becoming ready this many times in a row break the pool
 #: (e.g. a spawn child that cannot import the main module) instead of respawning forever.
@@ -175,16 +176,22 @@ class PoolRuntime:
         if sys.platform != "win32":
             self._selector = selectors.DefaultSelector()
             self._selector.register(self._wake_r.fileno(), selectors.EVENT_READ, ("wake", None))
-        try:
-            for _ in range(workers):
-                self._workers.append(self._track(self._start_worker()))
-        except BaseException:  # e.g. out of processes: release what was started, then raise
-            for worker in self._workers:
-                self._release(worker, kill=True)
-            self._close_wake_pipe()
-            raise
+        # The thread starts first: started after the workers, it would wait for a CPU while
+        # they initialize (milliseconds on a small machine). It waits on _work meanwhile.
         self._thread = threading.Thread(target=self._run, name="suitkaise-pool", daemon=True)
-        self._thread.start()
+        with self._work:
+            self._thread.start()
+            try:
+                for _ in range(workers):
+                    self._workers.append(self._track(self._start_worker()))
+            except BaseException:  # e.g. out of processes: release what was started, then raise
+                for worker in self._workers:
+                    self._release(worker, kill=True)
+                self._workers.clear()
+                self._post("stop", True)
+                raise
+        if self._selector is None or not isinstance(self._selector, selectors.EpollSelector):
+            self.wake()  # a select()/poll() already waiting does not see pipes added since
 
     # -- caller-side API --------------------------------------------------------------------------
 
@@ -572,8 +579,6 @@ class PoolRuntime:
         job = batch.job
         if job.outstanding.pop(batch.id, None) is None:
             return True  # the job was cancelled or finished meanwhile
-        from suitkaise.processing._int.remote_errors import load_exception
-
         try:
             _, results, error, elapsed, cancelled = self._cerial.deserialize(data, key=self._key)
         except Exception as exc:  # e.g. a result whose class cannot be loaded in this process

@@ -36,6 +36,10 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+# Imported here, not in worker_main: a lazy import there costs every new worker (a fork child
+# too) its own lookup, and a compile where no .pyc files are written.
+from suitkaise.processing._int.remote_errors import dump_exception
+
 #: Connections the pool keeps in the parent. A worker started by ``fork`` inherits copies of
 #: them; it closes them at once so that a sibling's pipe reaches EOF when the parent lets go.
 PARENT_CONNECTIONS: set[Connection] = set()
@@ -149,7 +153,6 @@ def worker_main(conn: Connection, ctrl: Any, key: bytes) -> None:
     from multiprocessing import parent_process
 
     from suitkaise import cerial
-    from suitkaise.processing._int.remote_errors import dump_exception
 
     _close_inherited(conn)
     parent = parent_process()
@@ -252,8 +255,6 @@ def _reply(
     except Exception:
         pass
     # Find the first result that cannot travel and report it as that item's error.
-    from suitkaise.processing._int.remote_errors import dump_exception
-
     for position, value in enumerate(results):
         try:
             cerial.serialize(value, key=key)
