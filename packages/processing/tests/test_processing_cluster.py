@@ -37,6 +37,16 @@ distributed = pytest.importorskip(
 )
 import dask  # noqa: E402
 
+from packages.processing.tests.pool_items import (  # noqa: E402
+    Adder,
+    AlwaysFails,
+    CustomError,
+    Doubler,
+    Flaky,
+    crash_on_three,
+    fail_on_five,
+    square,
+)
 from suitkaise.processing import (  # noqa: E402
     Pool,
     ProcessCrashError,
@@ -152,31 +162,9 @@ def no_leaked_children(cluster: Any) -> Iterator[None]:
 # --------------------------------------------------------------------------- helpers
 
 
-def square(x: int) -> int:
-    return x * x
-
-
 def sleepy_square(x: int) -> int:
     time.sleep(0.002 * (10 - x % 10))  # later items finish first
     return x * x
-
-
-class CustomError(Exception):
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def fail_on_five(x: int) -> int:
-    if x == 5:
-        raise CustomError(f"item {x} is bad", code=42)
-    return x
-
-
-def crash_on_three(x: int) -> int:
-    if x == 3:
-        os._exit(7)
-    return x
 
 
 def crash_on_thirty(x: int) -> int:
@@ -213,31 +201,6 @@ def bump(share: Any, n: int) -> int:
     return n
 
 
-class Doubler(Skprocess):
-    def __init__(self, value: int) -> None:
-        self.value = value
-        self.total = 0
-        self.process_config.runs = 3
-
-    def __run__(self) -> None:
-        self.total += self.value
-
-    def __result__(self) -> int:
-        return self.total
-
-
-class Adder(Skprocess):
-    def __init__(self, a: int, b: int) -> None:
-        self.a, self.b = a, b
-        self.process_config.runs = 1
-
-    def __run__(self) -> None:
-        pass
-
-    def __result__(self) -> int:
-        return self.a + self.b
-
-
 class KillsItsWorker(Skprocess):
     """Kills the cluster worker it runs on, every time; ``__error__`` gets the crash."""
 
@@ -254,33 +217,6 @@ class KillsItsWorker(Skprocess):
     def __error__(self) -> str:
         assert isinstance(self.error, ProcessCrashError)
         return f"handled: {type(self.error.__cause__).__name__}"
-
-
-class Flaky(Skprocess):
-    """Fails on the first attempt, succeeds on the second (lives=2)."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-        self.process_config.runs = 1
-        self.process_config.lives = 2
-
-    def __run__(self) -> None:
-        path = Path(self.marker)
-        if not path.exists():
-            path.write_text("tried")
-            raise RuntimeError("first attempt fails")
-
-    def __result__(self) -> str:
-        return "recovered"
-
-
-class AlwaysFails(Skprocess):
-    def __init__(self, value: int) -> None:
-        self.value = value
-        self.process_config.runs = 1
-
-    def __run__(self) -> None:
-        raise KeyError(f"no {self.value}")
 
 
 # --------------------------------------------------------------------------- construction

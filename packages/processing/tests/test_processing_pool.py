@@ -25,6 +25,16 @@ from typing import Any
 
 import pytest
 
+from packages.processing.tests.pool_items import (
+    Adder,
+    AlwaysFails,
+    CustomError,
+    Doubler,
+    Flaky,
+    crash_on_three,
+    fail_on_five,
+    square,
+)
 from suitkaise.processing import (
     Pool,
     ProcessCrashError,
@@ -39,10 +49,6 @@ WAIT = 30.0  # upper bound for any wait on a healthy pool (a loaded 2-core machi
 
 
 # --------------------------------------------------------------------------- helpers (module level)
-
-
-def square(x: int) -> int:
-    return x * x
 
 
 def add(a: int, b: int) -> int:
@@ -62,24 +68,6 @@ def nap(x: int) -> int:
 
 def pid_of(_: object) -> int:
     return os.getpid()
-
-
-class CustomError(Exception):
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def fail_on_five(x: int) -> int:
-    if x == 5:
-        raise CustomError(f"item {x} is bad", code=42)
-    return x
-
-
-def crash_on_three(x: int) -> int:
-    if x == 3:
-        os._exit(7)
-    return x
 
 
 def kill_self_on_two(x: int) -> int:
@@ -160,58 +148,6 @@ def returns_unloadable(pid: int) -> LoadsOnlyElsewhere:
 
 def unpicklable_result(_: object) -> object:
     return (i for i in range(3))  # generators cannot be serialized
-
-
-class Doubler(Skprocess):
-    def __init__(self, value: int) -> None:
-        self.value = value
-        self.total = 0
-        self.process_config.runs = 3
-
-    def __run__(self) -> None:
-        self.total += self.value
-
-    def __result__(self) -> int:
-        return self.total
-
-
-class Adder(Skprocess):
-    def __init__(self, a: int, b: int) -> None:
-        self.a, self.b = a, b
-        self.process_config.runs = 1
-
-    def __run__(self) -> None:
-        pass
-
-    def __result__(self) -> int:
-        return self.a + self.b
-
-
-class Flaky(Skprocess):
-    """Fails on the first attempt, succeeds on the second (lives=2)."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-        self.process_config.runs = 1
-        self.process_config.lives = 2
-
-    def __run__(self) -> None:
-        path = Path(self.marker)
-        if not path.exists():
-            path.write_text("tried")
-            raise RuntimeError("first attempt fails")
-
-    def __result__(self) -> str:
-        return "recovered"
-
-
-class AlwaysFails(Skprocess):
-    def __init__(self, value: int) -> None:
-        self.value = value
-        self.process_config.runs = 1
-
-    def __run__(self) -> None:
-        raise KeyError(f"no {self.value}")
 
 
 class ErrorAsValue(Skprocess):
