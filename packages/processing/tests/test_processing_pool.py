@@ -665,7 +665,8 @@ def test_timeout_cancels_replaces_workers_and_pool_stays_usable(start_method: st
 def test_iterator_timeout_is_per_result(start_method: str) -> None:
     with Pool(2, start_method=start_method) as pool:
         pool.map(square, range(4))  # workers started: the timeout measures the work only
-        results = pool.imap.timeout(0.5)(slow_on_one, range(4))
+        # 2 s: item 0 must come within it even on a loaded machine; item 1 sleeps 60 s.
+        results = pool.imap.timeout(2.0)(slow_on_one, range(4))
         assert next(results) == 0
         with pytest.raises(ResultTimeoutError):
             next(results)
