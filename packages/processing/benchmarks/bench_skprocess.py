@@ -136,47 +136,41 @@ def engine_overhead(runs: int) -> dict[str, float]:
     return results
 
 
+def _per_round_trip(send: Callable[[Any], Any], receive: Callable[[], Any], count: int) -> float:
+    """Seconds per send + receive, after one warm-up exchange."""
+    payload = {"id": 1, "values": [1.5, 2.5], "name": "item"}
+    send(payload)
+    receive()
+    start = time.perf_counter()
+    for _ in range(count):
+        send(payload)
+        receive()
+    return (time.perf_counter() - start) / count
+
+
 def round_trip(count: int) -> dict[str, float]:
     ctx = multiprocessing.get_context("fork")
-    payload = {"id": 1, "values": [1.5, 2.5], "name": "item"}
     results: dict[str, float] = {}
 
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_pipe_echo, args=(child,))
     proc.start()
-    parent.send(payload)
-    parent.recv()
-    start = time.perf_counter()
-    for _ in range(count):
-        parent.send(payload)
-        parent.recv()
-    results["multiprocessing.Pipe"] = (time.perf_counter() - start) / count
+    results["multiprocessing.Pipe"] = _per_round_trip(parent.send, parent.recv, count)
     parent.send(None)
     proc.join()
 
     inbox, outbox = ctx.Queue(), ctx.Queue()
     proc = ctx.Process(target=_queue_echo, args=(inbox, outbox))
     proc.start()
-    inbox.put(payload)
-    outbox.get()
-    start = time.perf_counter()
-    for _ in range(count):
-        inbox.put(payload)
-        outbox.get()
-    results["multiprocessing.Queue pair"] = (time.perf_counter() - start) / count
+    results["multiprocessing.Queue pair"] = _per_round_trip(inbox.put, outbox.get, count)
     inbox.put(None)
     proc.join()
 
     echo = Echo()
     echo.process_config.start_method = "fork"
     echo.start()
-    echo.tell(payload)
-    echo.listen()
-    start = time.perf_counter()
-    for _ in range(count):
-        echo.tell(payload)
-        echo.listen()
-    results["Skprocess tell/listen (signed cerial)"] = (time.perf_counter() - start) / count
+    label = "Skprocess tell/listen (signed cerial)"
+    results[label] = _per_round_trip(echo.tell, echo.listen, count)
     echo.tell(None)
     echo.wait()
     return results
