@@ -38,6 +38,7 @@ from packages.processing.tests.pool_items import (
 from suitkaise.processing import (
     Pool,
     ProcessCrashError,
+    ProcessError,
     RemoteTraceback,
     ResultTimeoutError,
     RunError,
@@ -300,6 +301,53 @@ def test_concurrent_calls_share_the_workers(start_method: str) -> None:
         assert interleaved == [(x * x, (100 + x) ** 2) for x in range(20)]
         assert first.result(WAIT) == [x * x for x in range(30)]
         assert sorted(second.result(WAIT)) == [x * x for x in range(50)]
+
+
+def test_a_list_call_never_runs_another_calls_input_on_the_callers_thread(
+    start_method: str,
+) -> None:
+    # A list call may send its own first batches from the caller's thread; another call's
+    # input generator must still be pulled by the pool's scheduler thread only (a Ctrl-C in
+    # the caller would otherwise land in that generator and become the other call's error).
+    pulled_on: list[str] = []
+
+    def numbers() -> Iterator[int]:
+        for i in itertools.count():
+            pulled_on.append(threading.current_thread().name)
+            yield i
+
+    with Pool(2, start_method=start_method) as pool:
+        pool.map(square, range(2))
+        streaming = pool.imap(square, numbers())
+        for _ in range(25):
+            for _ in range(10):
+                next(streaming)  # frees look-ahead: the scheduler wants more input
+            assert pool.map(square, [1, 2, 3]) == [1, 4, 9]
+        streaming.close()
+        assert pulled_on and "MainThread" not in pulled_on
+        assert set(pulled_on) == {"suitkaise-pool"}
+
+
+def test_a_worker_that_cannot_be_replaced_breaks_the_pool_cleanly(start_method: str) -> None:
+    # Starting a replacement worker can fail (too many open files or processes); that failure
+    # is simulated here, since exhausting the machine's limits in a test is not an option.
+    # The pool must say it is broken at once and release its other worker, not hang.
+    with Pool(2, start_method=start_method) as pool:
+        assert pool.map(square, range(4)) == [0, 1, 4, 9]
+        runtime = pool._holder.runtime
+        assert runtime is not None
+
+        def cannot_start() -> Any:
+            raise OSError(24, "Too many open files (simulated)")
+
+        runtime._start_worker = cannot_start  # type: ignore[method-assign,union-attr]
+        with pytest.raises(ProcessError, match="Too many open files"):
+            pool.map.timeout(WAIT)(crash_on_three, range(6))
+        deadline = time.monotonic() + WAIT
+        while runtime.broken is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # bounded poll: the scheduler handles the death
+        with pytest.raises(RuntimeError, match="broken"):
+            pool.map(square, [1])
 
 
 def test_list_calls_from_many_threads_at_once(start_method: str) -> None:

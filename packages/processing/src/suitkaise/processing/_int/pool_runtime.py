@@ -12,7 +12,8 @@ Data flow (one scheduler thread per pool, one duplex pipe per worker)::
 
 Workers, pipes and jobs are touched only under ``_work``: by the scheduler thread between two
 waits, and by a caller thread that submits a list call on a sequence while the scheduler is
-idle (it dispatches the first batches itself, saving a thread hand-off). Each worker has at most
+idle: it writes its own call's first batches to idle workers itself, saving a thread
+hand-off, and leaves everything else (errors, replacing workers) to the scheduler. Each worker has at most
 ``MAX_BATCHES_PER_WORKER`` batches assigned: the one it runs and short ones queued behind it,
 so that it never waits for a round trip. A batch is written to an idle worker at once; queued
 ones are written only while everything unread fits in the socket buffer (``_pipeline_bytes``),
@@ -156,7 +157,6 @@ class PoolRuntime:
         self._lock = threading.RLock()
         # Held by whichever thread touches workers, pipes and jobs (taken before ``_lock``).
         self._work = threading.RLock()
-        self._replacements = 0
         self._commands: deque[tuple[str, Any]] = deque()
         self._wake_pending = False
         self._wake_r, self._wake_w = ctx.Pipe(duplex=False)
@@ -202,31 +202,46 @@ class PoolRuntime:
         self._post("submit", job)
 
     def _submit_directly(self, job: Job) -> bool:
-        """Dispatch ``job``'s first batches from the caller's thread if the scheduler is idle.
+        """Send ``job``'s first batches from the caller's thread if the scheduler is idle.
 
-        Only for list calls on a sequence: no caller code runs to produce items, and the
-        caller waits anyway. False (post it instead) when the scheduler is busy or stopping.
+        Only for list calls on a sequence (items are slices: no caller code runs to produce
+        them), only this job's batches, only to idle workers, and only the fast path: take,
+        encode, write. Anything else (an item that cannot be serialized, a dead worker) is left
+        to the scheduler thread, so that a Ctrl-C in the caller can only interrupt its own call
+        and workers are never replaced from here. False (post it instead) when the scheduler
+        is busy or stopping.
         """
         if not self._work.acquire(blocking=False):
             return False
         try:
             if self.stopped or self._refusing or self.broken is not None:
                 return False
-            replaced = self._replacements
             self._jobs.append(job)
             try:
-                self._dispatch()
+                handed_over = self._dispatch_directly(job)
             except BaseException:
-                # e.g. Ctrl-C while encoding: the scheduler cancels it and replaces its workers.
+                # e.g. Ctrl-C while encoding: the scheduler cancels the call and replaces the
+                # workers holding its batches (a batch is registered before it is written).
                 self._post("kill", job)
                 raise
-            if self._replacements != replaced or job.retries_crashes:
-                # The scheduler's wait must learn of new workers' pipes, or that it now has
-                # Skprocess section deadlines to watch (pool_deadlines).
+            if handed_over or job.retries_crashes:
+                # The scheduler must look at this job now, or learn that it has Skprocess
+                # section deadlines to watch (pool_deadlines).
                 self.wake()
             return True
         finally:
             self._work.release()
+
+    def _dispatch_directly(self, job: Job) -> bool:
+        """Give ``job``'s next batch to each idle worker; True if the scheduler must take over."""
+        for worker in self._workers:
+            if not worker.ready or worker.batches or worker.unsent is not None:
+                continue
+            if not job.wants_dispatch():
+                return False
+            if not self._assign(worker, job, self._fair_share(worker, job), direct=True):
+                return True
+        return False
 
     def cancel(self, job: Job, *, kill: bool, wait_done: bool = True) -> None:
         """Cancel ``job``; with ``kill`` the workers running it are replaced."""
@@ -325,8 +340,12 @@ class PoolRuntime:
                 )
                 self._workers.pop(slot)
                 return
-        self._workers[slot] = self._track(self._start_worker())
-        self._replacements += 1
+        try:
+            replacement = self._start_worker()
+        except BaseException:
+            self._workers.pop(slot)  # never leave a released worker in the list
+            raise
+        self._workers[slot] = self._track(replacement)
 
     # -- the scheduler thread -------------------------------------------------------------------
 
@@ -353,8 +372,9 @@ class PoolRuntime:
                             self._on_death(worker)
                     self._kill_overdue()
         except BaseException as exc:  # never leave callers waiting on a dead scheduler
-            self._break(ProcessError(f"the Pool scheduler failed: {exc!r}", original_error=exc))
-            self._shutdown(kill=True)
+            with self._work:  # a direct submit must not slip a job in meanwhile
+                self._break(ProcessError(f"the Pool scheduler failed: {exc!r}", original_error=exc))
+                self._shutdown(kill=True)
         finally:
             self._close_wake_pipe()
 
@@ -481,8 +501,14 @@ class PoolRuntime:
                 return job
         return None
 
-    def _assign(self, worker: _Worker, job: Job, share: int | None) -> bool:
-        """Give ``job``'s next batch to ``worker``; False if nothing was assigned."""
+    def _assign(
+        self, worker: _Worker, job: Job, share: int | None, *, direct: bool = False
+    ) -> bool:
+        """Give ``job``'s next batch to ``worker``; False if nothing was assigned.
+
+        ``direct`` (the caller's thread): on any trouble the items go back to the job and the
+        scheduler thread handles them (it reports unsendable items and finishes jobs).
+        """
         sample = job.probe_sample()
         if sample is not None:
             try:
@@ -494,11 +520,19 @@ class PoolRuntime:
         budget = job.probe_budget()
         indices, items = job.take(queued=bool(worker.batches), share=share)
         if not items:
-            self._check_finished(job)
+            if not direct:
+                self._check_finished(job)
             return False
         fn_bytes = None if job.call_id in worker.known_calls else job.fn_bytes
         batch_id = next(self._batch_ids)
-        message = self._encode(batch_id, job, fn_bytes, worker.drops, items, budget)
+        try:
+            message = self._encode(batch_id, job, fn_bytes, worker.drops, items, budget)
+        except BaseException:
+            job.redo.extendleft(reversed(list(zip(indices, items))))  # nothing is lost
+            raise
+        if message is None and direct:
+            job.redo.extendleft(reversed(list(zip(indices, items))))
+            return False
         if message is None:  # an item cannot be serialized: find it and fail the job there
             position = self._unsendable(job, indices, items)
             indices, items = indices[:position], items[:position]
