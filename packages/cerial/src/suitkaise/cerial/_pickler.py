@@ -27,6 +27,7 @@ from __future__ import annotations
 import copyreg
 import hmac
 import pickle
+import sys
 import zlib
 from types import FunctionType
 from typing import Any
@@ -113,6 +114,42 @@ def _dump_into(out: _Chunks, obj: Any) -> None:
     _Pickler_dump(_new_pickler(out), obj)
 
 
+class _PyCerialPickler(pickle._Pickler):
+    """``CerialPickler`` on the pure-Python pickler: same reducers, same output format.
+
+    From Python 3.12 the C pickler's nesting is bounded by the interpreter's fixed C recursion
+    limit (a few thousand levels), which neither ``sys.setrecursionlimit`` nor a big thread
+    stack raises; the Python pickler recurses in Python frames, which they do. Several times
+    slower, so it serves only the deep retry.
+    """
+
+    dispatch_table = cloudpickle.Pickler.dispatch_table
+    _dynamic_function_reduce = cloudpickle.Pickler._dynamic_function_reduce
+    _function_reduce = cloudpickle.Pickler._function_reduce
+    _function_getnewargs = cloudpickle.Pickler._function_getnewargs
+    reducer_override = CerialPickler.reducer_override
+
+    def __init__(self, out: _Chunks) -> None:
+        super().__init__(_Copying(out), 5)
+        self.globals_ref: dict[int, Any] = {}
+
+
+class _Copying:
+    """A file that keeps copies: pickle.py's framer writes views of a buffer that lives on."""
+
+    def __init__(self, out: _Chunks) -> None:
+        self._append = out.append
+
+    def write(self, data: Any) -> None:
+        self._append(bytes(data))
+
+
+def _dump_into_python(out: _Chunks, obj: Any) -> None:
+    """``_dump_into`` with the pure-Python pickler (deep objects on Python 3.12+)."""
+    _sync_copyreg()
+    _PyCerialPickler(out).dump(obj)
+
+
 # Idle picklers with their output lists. A call pops one (list.pop and append are atomic), so
 # no two calls share a pickler, and a serialize nested inside a reducer takes or builds another.
 _idle: list[tuple[CerialPickler, _Chunks]] = []
@@ -134,19 +171,30 @@ def _give_back(p: CerialPickler, out: _Chunks, size: int) -> None:
 
 
 _TOO_DEEP = "nesting too deep"
+# Python 3.12 and 3.13 bound every call that goes through C by a fixed limit that no thread stack
+# or sys.setrecursionlimit raises: the pure-Python pickler then still nests lists, tuples and
+# dicts about DEEP_LIMIT / 2 deep, but objects pickled through __reduce__ only a few thousand.
+_C_STACK_BOUND = (3, 12) <= sys.version_info < (3, 14)
+_DEPTH_REACH = (
+    f"more than about {DEEP_LIMIT // 2} levels of lists, tuples and dicts, or a few thousand "
+    f"levels of other objects on Python 3.12 and 3.13"
+    if _C_STACK_BOUND
+    else f"more than about {DEEP_LIMIT // 2} levels"
+)
 
 
 def _dump_deep(obj: Any) -> _Chunks:
     """Retry in a thread with a big stack; return the chunks or raise what the pickler raised."""
     out = _Chunks()
+    dump = _dump_into_python if _C_STACK_BOUND else _dump_into
     try:
-        run_deep(lambda: _dump_into(out, obj))
+        run_deep(lambda: dump(out, obj))
     except Exception as exc:
         if is_recursion(exc):
             raise SerializationError(
-                f"object is nested too deeply to serialize (more than about {DEEP_LIMIT // 2} "
-                "levels, or a __reduce__ whose arguments lead back to the object itself); "
-                "flatten it or serialize it in parts",
+                f"object is nested too deeply to serialize ({_DEPTH_REACH}, or a __reduce__ "
+                "whose arguments lead back to the object itself); flatten it or serialize it "
+                "in parts",
                 path=None,
                 type_name=_registry.qualname(type(obj)),
                 reason=_TOO_DEEP,
