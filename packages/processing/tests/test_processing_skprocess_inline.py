@@ -38,12 +38,13 @@ class Flaky(Skprocess):
 
 
 class Slow(Skprocess):
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 0.4) -> None:
+        self.seconds = seconds
         self.process_config.runs = 1
         self.process_config.timeouts.run = 0.1
 
     def __run__(self) -> None:
-        time.sleep(0.4)
+        time.sleep(self.seconds)
 
     def __error__(self) -> Any:
         return ("handled", type(self.error).__name__, self.error.section)
@@ -80,8 +81,8 @@ def test_lives_exhausted_raises(tmp_path: Path) -> None:
 
 def test_timeout_on_the_main_thread_interrupts() -> None:
     start = time.monotonic()
-    assert run_inline(Slow()) == ("handled", "ProcessTimeoutError", "run")
-    assert time.monotonic() - start < 0.4  # interrupted: the sleep alone takes 0.4 s
+    assert run_inline(Slow(3.0)) == ("handled", "ProcessTimeoutError", "run")
+    assert time.monotonic() - start < 2.0  # interrupted: the sleep alone takes 3 s
 
 
 def test_timeout_off_the_main_thread_is_detected_afterwards() -> None:
