@@ -19,7 +19,7 @@ from suitkaise.processing._errors import ProcessTimeoutError
 from suitkaise.processing._int.engine import Host
 from suitkaise.processing._int.ipc import SECTION_INDEX, SECTION_NAMES
 from suitkaise.processing._int.pool_worker import CURRENT_RUN, DEADLINE, SECTION, TIMEOUT_US
-from suitkaise.processing._int.process_supervisor import BACKSTOP_GRACE
+from suitkaise.processing._int.process_supervisor import BACKSTOP_GRACE, backstop_error
 
 __all__ = ["DEADLINE_POLL", "DeadlineHost", "overdue_error", "seconds_to_deadline"]
 
@@ -59,14 +59,6 @@ def overdue_error(ctrl: Any) -> ProcessTimeoutError | None:
     if not deadline or time.monotonic_ns() <= deadline:
         return None
     section = SECTION_NAMES[int(ctrl[SECTION])]
-    timeout = int(ctrl[TIMEOUT_US]) / 1e6
-    current_run = int(ctrl[CURRENT_RUN])
-    label = "@autoreconnect" if section == "autoreconnect" else f"__{section}__"
-    return ProcessTimeoutError(
-        f"{label} ran past its timeout of {timeout:g} s and did not respond to the interrupt; "
-        f"the Pool worker running it was killed after a grace of {BACKSTOP_GRACE:g} s "
-        f"(run {current_run})",
-        section="prerun" if section == "autoreconnect" else section,
-        timeout=timeout,
-        current_run=current_run,
+    return backstop_error(
+        section, int(ctrl[TIMEOUT_US]) / 1e6, int(ctrl[CURRENT_RUN]), "the Pool worker"
     )

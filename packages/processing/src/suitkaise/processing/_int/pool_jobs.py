@@ -389,20 +389,14 @@ class Job:
         """The final list of a ``map``/``unordered_map`` job (caller thread, job finished)."""
         if self.mode == "unordered_map":
             return list(self.queue)
-        slices = sorted(
-            ((indices, values) for indices, values in self.chunks if isinstance(indices, range)),
-            key=lambda chunk: chunk[0].start,
-        )
-        consecutive = len(slices) == len(self.chunks) and all(
-            indices.step == 1 for indices, _ in slices
-        )
-        if consecutive and all(a.stop == b.start for (a, _), (b, _) in itertools.pairwise(slices)):
-            # The usual case: joining the slices costs half as much as placing each value.
-            if len(slices) == 1:
-                return slices[0][1]
-            joined: list[Any] = []
-            for _, values in slices:
-                joined.extend(values)
+        # The usual case, consecutive slices: joining them costs half as much as placing
+        # each value.
+        joined: list[Any] = []
+        for indices, values in sorted(self.chunks, key=lambda chunk: chunk[0][0]):
+            if not isinstance(indices, range) or indices.step != 1 or indices.start != len(joined):
+                break
+            joined += values
+        else:
             return joined
         out: list[Any] = [None] * self.delivered
         for indices, values in self.chunks:

@@ -13,8 +13,8 @@ Data flow (one scheduler thread per pool, one duplex pipe per worker)::
 Workers, pipes and jobs are touched only under ``_work``: by the scheduler thread between two
 waits, and by a caller thread that submits a list call on a sequence while the scheduler is
 idle: it writes its own call's first batches to idle workers itself, saving a thread
-hand-off, and leaves everything else (errors, replacing workers) to the scheduler. Each worker has at most
-``MAX_BATCHES_PER_WORKER`` batches assigned: the one it runs and short ones queued behind it,
+hand-off, and leaves everything else (errors, replacing workers) to the scheduler. Each worker
+has at most ``MAX_BATCHES_PER_WORKER`` batches assigned: the one it runs and short ones queued behind it,
 so that it never waits for a round trip. A batch is written to an idle worker at once; queued
 ones are written only while everything unread fits in the socket buffer (``_pipeline_bytes``),
 otherwise the last one is kept encoded and written once it is the worker's only batch, so a
@@ -108,17 +108,7 @@ def _signal_name(exitcode: int | None) -> str | None:
 
 
 class _Worker:
-    __slots__ = (
-        "batches",
-        "conn",
-        "ctrl",
-        "drops",
-        "known_calls",
-        "overdue",
-        "proc",
-        "ready",
-        "unsent",
-    )
+    __slots__ = ("batches", "conn", "ctrl", "drops", "known_calls", "proc", "ready", "unsent")
 
     def __init__(self, proc: Any, conn: Connection, ctrl: Any) -> None:
         self.proc = proc
@@ -129,11 +119,6 @@ class _Worker:
         self.unsent: bytes | None = None  # the encoded last batch, when too big to queue
         self.known_calls: set[int] = set()
         self.drops: list[int] = []
-        # Set when the scheduler kills it for an Skprocess section past its deadline.
-        self.overdue: ProcessError | None = None
-
-    def runs_skprocess(self) -> bool:
-        return bool(self.batches) and self.batches[0].job.retries_crashes
 
     def cancel_slot(self, batch_id: int) -> None:
         """Tell the worker to skip ``batch_id`` (a slot not naming a live batch is reused)."""
@@ -357,7 +342,8 @@ class PoolRuntime:
                     if self.stopped:
                         break
                     self._dispatch()
-                wake, replies, deaths = self._poll()
+                    timeout = self._deadline_wait()
+                wake, replies, deaths = self._poll(timeout)
                 with self._work:
                     if wake:
                         with self._lock:
@@ -378,13 +364,12 @@ class PoolRuntime:
         finally:
             self._close_wake_pipe()
 
-    def _poll(self) -> tuple[bool, list[_Worker], list[_Worker]]:
-        """Block until something happens: (woken, workers with a reply, workers that died)."""
+    def _poll(self, timeout: float | None) -> tuple[bool, list[_Worker], list[_Worker]]:
+        """Block until something happens, or ``timeout``: (woken, workers with a reply,
+        workers that died)."""
         replies: list[_Worker] = []
         deaths: list[_Worker] = []
         wake = False
-        with self._work:
-            timeout = self._deadline_wait()
         if self._selector is not None:
             for key, _ in self._selector.select(timeout):
                 kind, worker = key.data
@@ -408,9 +393,15 @@ class PoolRuntime:
                 deaths.append(sentinels[obj])
         return wake, replies, deaths
 
+    def _running_skprocess(self) -> list[_Worker]:
+        """Workers running an Skprocess item (none, at the cost of one check, for functions)."""
+        if not any(job.retries_crashes for job in self._jobs):
+            return []
+        return [w for w in self._workers if w.batches and w.batches[0].job.retries_crashes]
+
     def _deadline_wait(self) -> float | None:
         """How long ``_poll`` may block before an Skprocess item's section deadline is due."""
-        running = [worker for worker in self._workers if worker.runs_skprocess()]
+        running = self._running_skprocess()
         if not running:
             return None
         from suitkaise.processing._int.pool_deadlines import DEADLINE_POLL, seconds_to_deadline
@@ -424,18 +415,20 @@ class PoolRuntime:
 
     def _kill_overdue(self) -> None:
         """Kill workers stuck in an Skprocess section past its timeout and grace (backstop)."""
-        for worker in [w for w in self._workers if w.runs_skprocess()]:
-            from suitkaise.processing._int.pool_deadlines import overdue_error
+        running = self._running_skprocess()
+        if not running:
+            return
+        from suitkaise.processing._int.pool_deadlines import overdue_error
 
+        for worker in running:
             error = overdue_error(worker.ctrl)
             if error is None:
                 continue
-            worker.overdue = error
             try:
                 worker.proc.kill()
             except (ValueError, OSError):
                 pass
-            self._on_death(worker)
+            self._on_death(worker, error)
 
     def _track(self, worker: _Worker) -> _Worker:
         if self._selector is not None:
@@ -525,11 +518,7 @@ class PoolRuntime:
             return False
         fn_bytes = None if job.call_id in worker.known_calls else job.fn_bytes
         batch_id = next(self._batch_ids)
-        try:
-            message = self._encode(batch_id, job, fn_bytes, worker.drops, items, budget)
-        except BaseException:
-            job.redo.extendleft(reversed(list(zip(indices, items))))  # nothing is lost
-            raise
+        message = self._encode(batch_id, job, fn_bytes, worker.drops, items, budget)
         if message is None and direct:
             job.redo.extendleft(reversed(list(zip(indices, items))))
             return False
@@ -637,7 +626,9 @@ class PoolRuntime:
         self._check_finished(job)
         return True
 
-    def _on_death(self, worker: _Worker) -> None:
+    def _on_death(self, worker: _Worker, overdue: ProcessError | None = None) -> None:
+        """Hand back or report the batches of a dead ``worker`` and replace it; ``overdue``:
+        the error of the Skprocess section the scheduler killed it for."""
         # Replies written just before dying are still in the pipe: take them first.
         try:
             while worker.batches and worker.conn.poll():
@@ -667,7 +658,7 @@ class PoolRuntime:
                     reversed(list(zip(batch.indices[:position], batch.items[:position])))
                 )
             index = batch.indices[position]
-            crash: ProcessError = worker.overdue or ProcessCrashError(
+            crash: ProcessError = overdue or ProcessCrashError(
                 f"a Pool worker died while processing item {index} ({how})",
                 exitcode=exitcode,
                 signal_name=name,

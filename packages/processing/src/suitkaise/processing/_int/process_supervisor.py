@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
     from suitkaise.processing._process import Skprocess
 
-__all__ = ["BACKSTOP_GRACE", "EXIT_GRACE", "Final", "Supervisor"]
+__all__ = ["BACKSTOP_GRACE", "EXIT_GRACE", "Final", "Supervisor", "backstop_error"]
 
 # Seconds a child may overrun a section timeout before the parent kills it. The child's own
 # SIGALRM normally ends the section long before; this only catches code that blocks signals.
@@ -63,6 +63,21 @@ BACKSTOP_GRACE = 1.0
 EXIT_GRACE = 5.0
 # How often a waiting parent looks for a newly started timed section (only with timeouts set).
 _DEADLINE_POLL = 0.1
+
+
+def backstop_error(
+    section: str, timeout: float, current_run: int, killed: str
+) -> ProcessTimeoutError:
+    """The error of a section that ignored its timeout and was ended by killing ``killed``."""
+    label = "@autoreconnect" if section == "autoreconnect" else f"__{section}__"
+    return ProcessTimeoutError(
+        f"{label} ran past its timeout of {timeout:g} s and did not respond to the interrupt; "
+        f"{killed} running it was killed after a grace of {BACKSTOP_GRACE:g} s "
+        f"(run {current_run})",
+        section="prerun" if section == "autoreconnect" else section,
+        timeout=timeout,
+        current_run=current_run,
+    )
 
 
 class _Unreadable:
@@ -281,16 +296,8 @@ class Supervisor:
         if overdue is not None:
             kill_tree(proc)
             section, seconds = overdue
-            current_run = self.block.current_run
             self._child_exited(
-                ProcessTimeoutError(
-                    f"__{section}__ ran past its timeout of {seconds} s and did not respond to "
-                    f"the interrupt; the process was killed after a grace of "
-                    f"{BACKSTOP_GRACE} s (run {current_run})",
-                    section=section,
-                    timeout=seconds,
-                    current_run=current_run,
-                )
+                backstop_error(section, seconds, self.block.current_run, "the process")
             )
             return True
         return False
