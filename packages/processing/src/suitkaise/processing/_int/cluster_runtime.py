@@ -176,7 +176,9 @@ class ClusterRuntime:
                     return
                 self._dispatch()
         except BaseException as exc:  # never leave callers waiting on a dead scheduler
-            self._break(ProcessError(f"the cluster Pool scheduler failed: {exc!r}"))
+            self._break(
+                ProcessError(f"the cluster Pool scheduler failed: {exc!r}", original_error=exc)
+            )
             self._shutdown()
 
     def _handle(self, command: str, arg: Any) -> None:
@@ -267,9 +269,12 @@ class ClusterRuntime:
                 self._cerial.serialize(item, key=self._key)
             except Exception as exc:
                 exc.add_note(f"item {indices[position]} could not be sent to the cluster")
-                job.fail(indices[position], exc, remote=False)
+                job.fail(indices[position], exc)
                 return position
-        job.fail(indices[0], ProcessError(f"the batch at item {indices[0]} cannot be serialized"))
+        job.fail(
+            indices[0],
+            ProcessError(f"the batch starting at item {indices[0]} could not be serialized"),
+        )
         return 0
 
     def _on_done(self, arg: tuple[Any, Any]) -> None:
@@ -307,7 +312,7 @@ class ClusterRuntime:
                 f"the results of items {batch.indices[0]}-{batch.indices[-1]} could not be "
                 f"loaded in the calling process"
             )
-            job.fail(batch.indices[0], exc, remote=False)
+            job.fail(batch.indices[0], exc)
             return
         job.record_timing(len(results) + (error is not None), elapsed, len(data))
         job.add_results(batch.indices, results)
@@ -324,7 +329,7 @@ class ClusterRuntime:
         if type(exc).__name__ != "KilledWorker":
             # The runner catches every item's error: this one is the cluster's own (e.g. the
             # worker cannot import suitkaise).
-            job.fail(batch.indices[0], exc, remote=False)
+            job.fail(batch.indices[0], exc)
             return
         if not isolated:  # which item killed its worker? run each alone to find out
             for index, item in zip(batch.indices, batch.items):

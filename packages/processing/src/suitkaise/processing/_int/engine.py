@@ -301,6 +301,7 @@ def run_inline(
     lives_used: int = 0,
     crash: ProcessError | None = None,
     host: Host | None = None,
+    rebuild: Callable[[], Skprocess] | None = None,
 ) -> Any:
     """Run the whole lifecycle of ``process`` in the current process and return its result.
 
@@ -323,6 +324,8 @@ def run_inline(
         crash: The crash that cost the last of those lives (required with ``lives_used``).
         host: Told of timed sections and runs (a Pool worker publishes them for its
             parent's backstop); default: nobody.
+        rebuild: Builds the object afresh for each retry (a Pool passes its class and item);
+            default: each retry starts from a copy taken before the first attempt.
 
     Returns:
         What ``process.result()`` would return.
@@ -349,12 +352,12 @@ def run_inline(
             raise outcome.value
         return outcome.value
     lives = max(lives, 1)
-    snapshot = cerial.serialize(process) if lives > 1 else b""
+    snapshot = cerial.serialize(process) if lives > 1 and rebuild is None else b""
 
     def reload() -> Skprocess:
-        fresh = cerial.deserialize(snapshot)
+        fresh: Skprocess = rebuild() if rebuild is not None else cerial.deserialize(snapshot)
         attach(fresh, role="inline", host=None)
-        return fresh  # type: ignore[no-any-return]
+        return fresh
 
     attach(process, role="inline", host=None)
     outcome = run_lifecycle(process, lives=lives, reload=reload, host=host or Host())

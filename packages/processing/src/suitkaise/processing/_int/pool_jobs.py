@@ -258,7 +258,7 @@ class Job:
             exc.add_note(f"raised by the input iterable while producing item {index}")
             self.exhausted = True
             self.pulled += len(pulled)
-            self.fail(index, exc, remote=False)
+            self.fail(index, exc)
             return range(start, self.pulled), pulled
         self.pulled += len(pulled)
         if len(pulled) < size:
@@ -334,7 +334,7 @@ class Job:
         if self.isolating:
             self._settle_isolation(indices[: len(values)])
 
-    def fail(self, index: int, exc: BaseException, *, remote: bool = True) -> None:
+    def fail(self, index: int, exc: BaseException) -> None:
         """Record the error of item ``index``; the earliest (imap) or first (others) wins."""
         with self.cond:
             if self.finished:

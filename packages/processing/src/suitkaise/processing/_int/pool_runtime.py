@@ -115,7 +115,9 @@ class _Worker:
         self.conn = conn
         self.ctrl = ctrl
         self.ready = False
-        self.batches: deque[Batch] = deque()  # sent (or to be sent) in this order, <= 2
+        self.batches: deque[Batch] = (
+            deque()
+        )  # sent (or to be sent) in this order, <= MAX_BATCHES_PER_WORKER
         self.unsent: bytes | None = None  # the encoded last batch, when too big to queue
         self.known_calls: set[int] = set()
         self.drops: list[int] = []
@@ -463,7 +465,7 @@ class PoolRuntime:
                 self._shutdown(kill=bool(arg))
 
     def _dispatch(self) -> None:
-        # Idle workers first, then a queued second batch for the busy ones.
+        # Idle workers first, then queued batches for the busy ones.
         for depth in range(MAX_BATCHES_PER_WORKER):
             turn = 0
             for worker in self._workers:
@@ -574,11 +576,11 @@ class PoolRuntime:
                 self._cerial.serialize(item, key=self._key)
             except Exception as exc:
                 exc.add_note(f"item {indices[position]} could not be sent to a Pool worker")
-                job.fail(indices[position], exc, remote=False)
+                job.fail(indices[position], exc)
                 return position
         # Every item alone is fine (e.g. the whole message is too large): report the first.
         exc2 = ProcessError(f"the batch starting at item {indices[0]} could not be serialized")
-        job.fail(indices[0], exc2, remote=False)
+        job.fail(indices[0], exc2)
         return 0
 
     def _read_reply(self, worker: _Worker) -> bool:
@@ -609,7 +611,7 @@ class PoolRuntime:
                 f"the results of items {batch.indices[0]}-{batch.indices[-1]} could not be "
                 f"loaded in the calling process"
             )
-            job.fail(batch.indices[0], exc, remote=False)
+            job.fail(batch.indices[0], exc)
             self._check_finished(job)
             return True
         if cancelled:

@@ -1,6 +1,6 @@
 """The loop a ``Pool`` worker process runs.
 
-A worker owns one end of a duplex pipe to its pool's scheduler thread and a four-slot shared
+A worker owns one end of a duplex pipe to its pool's scheduler thread and a shared
 array ``ctrl``::
 
     scheduler ──(8-byte batch id + cerial(batch id, call id, [function], star, drops,
@@ -116,10 +116,17 @@ def _item_caller(fn: Any, runner: Any, star: bool) -> Any:
     if runner is not None:
 
         def run_skprocess(item: Any) -> Any:
+            lives_used, crash = 0, None
             if isinstance(item, CrashRetry):
-                built = fn(*item.item) if star else fn(item.item)
-                return runner(built, lives_used=item.lives_used, crash=item.crash)
-            return runner(fn(*item) if star else fn(item))
+                item, lives_used, crash = item.item, item.lives_used, item.crash
+            # A retry (a life) builds the object again from its item: cheaper than the copy
+            # run_inline would otherwise take of every item before its first attempt.
+            args = item if star else (item,)
+
+            def build() -> Any:
+                return fn(*args)
+
+            return runner(build(), lives_used=lives_used, crash=crash, rebuild=build)
 
         return run_skprocess
     if star:
