@@ -6,7 +6,7 @@ import multiprocessing
 
 import pytest
 
-from suitkaise.processing import ProcessError, RemoteTraceback
+from suitkaise.processing import ProcessError, RemoteTraceback, RunError
 from suitkaise.processing._int.remote_errors import dump_exception, load_exception
 
 
@@ -52,6 +52,24 @@ def test_uncarriable_exception_still_names_type_and_message() -> None:
     assert isinstance(loaded, ProcessError)
     assert "Unpicklable" in str(loaded) and "the real message" in str(loaded)
     assert isinstance(loaded.__cause__, RemoteTraceback)
+
+
+def test_section_error_keeps_its_type_when_its_user_exception_cannot_travel() -> None:
+    # A section error (RunError ...) wraps the user's exception as original_error and as
+    # __cause__; when that one cannot travel, a described stand-in takes its place.
+    try:
+        try:
+            raise Unpicklable("the real message")
+        except Unpicklable as inner:
+            raise RunError("__run__ raised Unpicklable", original_error=inner) from inner
+    except RunError as exc:
+        record = dump_exception(exc)
+    loaded = load_exception(record)
+    assert type(loaded) is RunError
+    assert isinstance(loaded.original_error, ProcessError)
+    assert "Unpicklable: the real message" in str(loaded.original_error)
+    assert "could not be serialized" in str(loaded.original_error)
+    assert "Unpicklable" in record["traceback"]  # the child's traceback as it was
 
 
 @pytest.mark.parametrize("payload", [b"garbage", None])

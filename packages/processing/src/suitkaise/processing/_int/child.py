@@ -24,7 +24,7 @@ from suitkaise.processing._int.process_timeouts import alarm_deferred
 from suitkaise.processing._int.remote_errors import dump_exception
 from suitkaise.processing._process import Skprocess, attach
 
-__all__ = ["ChildHost", "child_main", "dump_error"]
+__all__ = ["ChildHost", "child_main"]
 
 
 class ChildHost(Host):
@@ -71,22 +71,6 @@ class ChildHost(Host):
             ) from bad.error
 
 
-def dump_error(exc: BaseException) -> dict[str, Any]:
-    """``dump_exception``, but an uncarriable ``original_error`` becomes a described stand-in
-    instead of turning the whole error into a generic one."""
-    record = dump_exception(exc)
-    if record["payload"] is None and isinstance(exc, ProcessError) and exc.original_error:
-        original = exc.original_error
-        exc.original_error = ProcessError(
-            f"{type(original).__module__}.{type(original).__qualname__}: {original} "
-            "(the original exception could not be serialized)"
-        )
-        traceback_text = record["traceback"]
-        record = dump_exception(exc)
-        record["traceback"] = traceback_text
-    return record
-
-
 def _rebuild(payload: bytes, key: bytes, host: ChildHost) -> Skprocess:
     process = cerial.deserialize(payload, key=key)
     if not isinstance(process, Skprocess):
@@ -102,7 +86,7 @@ def _send_outcome(channel: Channel, outcome: Outcome) -> None:
         "failed": outcome.failed,
         "current_run": process._sk.current_run,
         "timers": process.timers.export(),
-        "error": None if error is None else dump_error(error),
+        "error": None if error is None else dump_exception(error),
         "value": None,
         "value_exc": None,
         "value_is_error": False,
@@ -111,7 +95,7 @@ def _send_outcome(channel: Channel, outcome: Outcome) -> None:
     if error is not None and value is error:
         message["value_is_error"] = True
     elif isinstance(value, BaseException):
-        message["value_exc"] = dump_error(value)
+        message["value_exc"] = dump_exception(value)
     else:
         message["value"] = value
     try:
@@ -126,7 +110,7 @@ def _send_outcome(channel: Channel, outcome: Outcome) -> None:
         problem.__cause__ = exc
         message.update(
             failed=True,
-            error=dump_error(problem),
+            error=dump_exception(problem),
             value=None,
             value_exc=None,
             value_is_error=True,
@@ -165,7 +149,7 @@ def child_main(
                 "failed": True,
                 "current_run": 0,
                 "timers": None,
-                "error": dump_error(error),
+                "error": dump_exception(error),
                 "value": None,
                 "value_exc": None,
                 "value_is_error": True,

@@ -360,7 +360,7 @@ class Supervisor:
                 return
             self._receive(up)
 
-    def _child_exited(self, backstop_error: ProcessError | None) -> None:
+    def _child_exited(self, killed_for: ProcessError | None) -> None:
         proc = self.proc
         assert proc is not None
         self._drain()
@@ -371,7 +371,7 @@ class Supervisor:
         if self.final is not None or self.killed:
             self._end()
             return
-        error = backstop_error or self._crash_error(exitcode)
+        error = killed_for or self._crash_error(exitcode)
         if self.error_mode_error is not None:  # __error__'s own child crashed: deliver as is
             self._deliver(self.error_mode_error)
             return

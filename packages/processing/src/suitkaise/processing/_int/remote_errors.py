@@ -29,8 +29,34 @@ def dump_exception(exc: BaseException) -> dict[str, Any]:
     try:
         record["payload"] = cerial.serialize(exc)
     except Exception:  # the record above still names the type and message
-        record["payload"] = None
+        record["payload"] = _with_stand_in(exc)
     return record
+
+
+def _with_stand_in(exc: BaseException) -> bytes | None:
+    """The payload of ``exc`` once an uncarriable ``original_error`` (also its ``__cause__``
+    or ``__context__``) is replaced by a ``ProcessError`` describing it; None if still not.
+
+    Keeps the type of a section error (``RunError`` ...) whose user exception cannot travel.
+    """
+    from suitkaise import cerial
+
+    original = getattr(exc, "original_error", None)
+    if not isinstance(exc, ProcessError) or original is None:
+        return None
+    stand_in = ProcessError(
+        f"{type(original).__module__}.{type(original).__qualname__}: {original} "
+        "(the original exception could not be serialized)"
+    )
+    exc.original_error = stand_in
+    if exc.__cause__ is original:
+        exc.__cause__ = stand_in
+    if exc.__context__ is original:
+        exc.__context__ = stand_in
+    try:
+        return cerial.serialize(exc)
+    except Exception:
+        return None
 
 
 def load_exception(record: dict[str, Any]) -> BaseException:
