@@ -1,12 +1,13 @@
 """Run every package's benchmarks in one go and collect their tables for the docs.
 
-Usage: ``hatch run bench:all [--quick]``.
+Usage: ``hatch run bench:all [--quick]``, or ``hatch run bench:all --from-results`` to redraw
+the chart from the committed ``results.md`` without running anything.
 
 Each ``packages/*/benchmarks/bench_*.py`` prints markdown tables comparing suitkaise with its
 peers (ratios to the first peer). This script runs them one after another, echoes their output,
 and writes ``docs/assets/benchmarks/results.md`` (included by ``docs/performance.md``) and, when
-matplotlib is installed, ``docs/assets/benchmarks/ratios.png``: one bar per row of every table
-that has a ratio column.
+matplotlib is installed, ``docs/assets/benchmarks/ratios.png``: one bar per suitkaise cell of
+every table that compares it with a peer. If any benchmark fails, nothing is written.
 """
 
 from __future__ import annotations
@@ -31,47 +32,63 @@ def machine() -> str:
     )
 
 
-OURS = ("cerial", "suitkaise", "skprocess", "share", "sktimer", "timethis", "timethis")
+# "pool(" is suitkaise's Pool as bench_cluster names its rows ("Pool(cluster=client)").
+OURS = ("cerial", "suitkaise", "skprocess", "share", "sktimer", "timethis", "pool(")
 RATIO = re.compile(r"\(?([0-9][0-9,]*\.?[0-9]*)x\)?")
+RATIO_HEADER = re.compile(r"\b(ratio|vs|speed)\b", re.I)
+# Tables whose ratios are against a bare loop or an undecorated call, not against a peer.
+BARE_LOOP = re.compile(r"engine overhead|timethis\W*call overhead", re.I)
 
 
 def _is_ours(text: str) -> bool:
     return any(name in text.lower() for name in OURS)
 
 
+def _ratio(cell: str) -> float:
+    match = RATIO.search(cell)
+    return float(match.group(1).replace(",", "")) if match else 0.0
+
+
 def ratio_rows(markdown: str) -> list[tuple[str, float]]:
     """(label, ratio to the table's first peer) for suitkaise's own cells of every table.
 
     Two table shapes occur: peers as columns (our column holds "12 ms (0.95x)") and peers as
-    rows (our row has a ratio column holding "0.95x").
+    rows (our row, named in its first or second cell, has a ratio column holding "0.95x").
     """
     rows: list[tuple[str, float]] = []
     header: list[str] | None = None
+    first_ratio = 0.0
     title = ""
     for line in markdown.splitlines():
         if line.startswith("#"):
-            title = line.lstrip("#").strip().strip("`")
+            title = line.lstrip("#").strip().replace("`", "")
+            # A script's own section heading ("### `packages/x/benchmarks/bench_y.py`").
+            title = title.rsplit("/", 1)[-1] if title.startswith("packages/") else title
         if not line.startswith("|"):
             header = None
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if header is None:
             header = cells
+            first_ratio = 0.0
             continue
-        if set("".join(cells)) <= set("-: "):
+        if set("".join(cells)) <= set("-: ") or BARE_LOOP.search(title):
             continue
         ours = [i for i, h in enumerate(header) if i and _is_ours(h) and "/" not in h]
-        ratio_cols = [i for i, h in enumerate(header) if re.search(r"ratio|vs|speed", h, re.I)]
+        ratio_cols = [i for i, h in enumerate(header) if i and RATIO_HEADER.search(h)]
         picks: list[tuple[str, str]] = []
         if ours:
             picks = [(f"{cells[0]} ({header[i]})", cells[i]) for i in ours if i < len(cells)]
-        elif ratio_cols and _is_ours(cells[0]):
-            picks = [(cells[0], cells[ratio_cols[0]])]
+        elif ratio_cols and ratio_cols[0] < len(cells):
+            first_ratio = first_ratio or _ratio(cells[ratio_cols[0]])
+            named = [i for i, c in enumerate(cells[:2]) if _is_ours(c) and i < ratio_cols[0]]
+            # Peers as rows: the ratios are to the first row only where that row reads 1.00x
+            # (peak memory, say, is a ratio to the payload).
+            if named and first_ratio == 1.0:
+                picks = [(" ".join(cells[: named[0] + 1]), cells[ratio_cols[0]])]
         for label, cell in picks:
-            match = RATIO.search(cell)
-            value = float(match.group(1).replace(",", "")) if match else 0.0
-            # Ratios against a bare loop (engine overhead) are not comparisons with a peer.
-            if 0 < value < 100:
+            value = _ratio(cell)
+            if value > 0:
                 rows.append((f"{title[:40]}: {label.replace('`', '')}", value))
     return rows
 
@@ -103,7 +120,22 @@ def chart(rows: list[tuple[str, float]], path: Path) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    parser.add_argument(
+        "--from-results",
+        action="store_true",
+        help="run nothing: redraw ratios.png from the existing results.md",
+    )
     args = parser.parse_args()
+    if args.from_results:
+        results = OUT / "results.md"
+        if not results.exists():
+            print(f"{results} does not exist: run the benchmarks first", file=sys.stderr)
+            return 1
+        if not chart(ratio_rows(results.read_text(encoding="utf-8")), OUT / "ratios.png"):
+            print("no chart drawn: matplotlib is missing or no ratio rows found", file=sys.stderr)
+            return 1
+        print(f"wrote {OUT / 'ratios.png'}")
+        return 0
     scripts = sorted(REPO.glob("packages/*/benchmarks/bench_*.py"))
     if not scripts:
         print("no benchmark scripts found", file=sys.stderr)
@@ -126,14 +158,18 @@ def main() -> int:
             failed.append(str(rel))
             continue
         sections += [f"### `{rel}`", "", done.stdout.strip(), ""]
+    if failed:
+        # Half a set of results would replace the last complete one.
+        print(
+            f"benchmarks that failed: {', '.join(failed)}; {OUT} left unchanged",
+            file=sys.stderr,
+        )
+        return 1
     OUT.mkdir(parents=True, exist_ok=True)
     text = "\n".join(sections) + "\n"
     (OUT / "results.md").write_text(text, encoding="utf-8")
     drew = chart(ratio_rows(text), OUT / "ratios.png")
     print(f"\nwrote {OUT / 'results.md'}" + (f" and {OUT / 'ratios.png'}" if drew else ""))
-    if failed:
-        print(f"benchmarks that failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
     return 0
 
 
