@@ -274,3 +274,12 @@ def test_merge_sums_paused_time() -> None:
     merged = Sktimer.merge(paused, paused)
     assert merged.total_time_paused == 4.0
     assert merged.times == [2.0, 2.0]
+
+
+def test_bulk_extend_refreshes_cached_statistics() -> None:
+    # Sktimer._extend is what merge() and processing's ProcessTimers use to record many times.
+    timer = timer_with([1.0, 2.0], max_times=3)
+    assert timer.mean == 1.5  # cached now
+    timer._extend([3.0, 4.0])
+    assert timer.times == [2.0, 3.0, 4.0]  # the rolling window still applies
+    assert timer.mean == 3.0 and timer.max == 4.0 and timer.num_times == 3

@@ -175,8 +175,10 @@ def test_misuse_raises_with_guidance(clock: FakeClock) -> None:
     assert info.value.operation == "stop" and info.value.state == "idle"
     with pytest.raises(RuntimeError, match=r"start\(\) first"):
         timer.lap()
-    with pytest.raises(TimerStateError, match=r"start\(\) first"):
+    with pytest.raises(TimerStateError, match=r"start\(\) first") as info:
         timer.pause()
+    assert info.value.operation == "pause" and info.value.state == "idle"
+    assert "each thread needs its own start()" in str(info.value)  # the shared message
     with pytest.raises(TimerStateError, match=r"start\(\) first"):
         timer.resume()
     timer.start()

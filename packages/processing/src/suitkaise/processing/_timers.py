@@ -74,8 +74,7 @@ class ProcessTimers:
         # Lock held. Only appends can happen meanwhile, and they land after ``count``.
         pending = self._pending[section]
         count = len(pending)
-        for seconds in pending[:count]:
-            timer.add_time(seconds)
+        timer._extend(pending[:count])  # engine-measured floats: no per-time checks needed
         del pending[:count]
 
     @property
@@ -131,6 +130,12 @@ class ProcessTimers:
         pending = self._pending[section]
         return pending[:] if timer is None else timer.times + pending
 
+    def _count_of(self, section: str) -> int:
+        # Lock held.
+        timer = self._timers.get(section)
+        count = len(self._pending[section])
+        return count if timer is None else count + timer.num_times
+
     def export(self) -> dict[str, list[float]]:
         """Every measurement, by section (what the child sends back to the parent).
 
@@ -160,7 +165,7 @@ class ProcessTimers:
 
     def __repr__(self) -> str:
         with self._lock:
-            counts = ", ".join(f"{name}={len(self._times_of(name))}" for name in TIMED_SECTIONS)
+            counts = ", ".join(f"{name}={self._count_of(name)}" for name in TIMED_SECTIONS)
         return f"ProcessTimers({counts})"
 
 

@@ -28,7 +28,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._checks import check_max_times, check_percentile, check_seconds
@@ -288,11 +288,7 @@ class Sktimer:
         now = self._clock()
         stack = self._frames.stack
         if not stack:
-            raise TimerStateError(
-                "pause() called but this thread has no running timer; call start() first",
-                operation="pause",
-                state="idle",
-            )
+            raise _not_started("pause")
         top = stack[-1]
         if isinstance(top, _PausedFrame):
             if top.paused_at is not None:
@@ -354,6 +350,15 @@ class Sktimer:
         if type(seconds) is not float or not 0.0 <= seconds < math.inf:
             seconds = check_seconds(seconds, "add_time() seconds")
         self._times.append(seconds)
+        self._version = self._next_version()
+
+    def _extend(self, times: Iterable[float]) -> None:
+        """Record many times at once, with one version bump (no per-time call).
+
+        The caller vouches for ``times``: finite, non-negative floats (as ``add_time`` would
+        store them). ``merge`` and processing's ``ProcessTimers`` use it.
+        """
+        self._times.extend(times)
         self._version = self._next_version()
 
     def _close_paused(self, frame: float | _PausedFrame, now: float, *, count_pause: bool) -> float:
@@ -661,9 +666,8 @@ class Sktimer:
             else:  # a proxy or look-alike: check what it hands over
                 times.extend(check_seconds(t, "a merged time") for t in their_times)
             paused += check_seconds(their_paused, "a merged total_time_paused")
-        merged._times.extend(times)
         merged._paused_total = paused
-        merged._version = merged._next_version()
+        merged._extend(times)
         return merged
 
     # --------------------------------------------------------------------- presentation
