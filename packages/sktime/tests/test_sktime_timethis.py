@@ -314,3 +314,42 @@ def test_a_decorated_module_function_pickles_by_reference() -> None:
 @timethis
 def _module_level_job(x: int) -> int:
     return x * 2
+
+
+def test_redecorating_with_another_max_times_resizes_the_automatic_timer() -> None:
+    def make(**options: int) -> object:
+        def run() -> None:
+            pass
+
+        run.__module__ = "redecorated_jobs"
+        return timethis(**options)(run)
+
+    first = make(max_times=5)
+    for _ in range(4):
+        first()  # type: ignore[operator]
+    timer = first.timer  # type: ignore[attr-defined]
+    assert timer.max_times == 5 and timer.num_times == 4
+
+    again = make(max_times=2)  # a reloaded module with a new window: the latest applies
+    assert again.timer is timer  # type: ignore[attr-defined]
+    assert timer.max_times == 2 and timer.num_times == 2  # the most recent times are kept
+
+    bare = make()  # no max_times: the window is left as it is
+    assert bare.timer is timer and timer.max_times == 2  # type: ignore[attr-defined]
+
+
+def test_pause_inside_a_decorated_call_does_not_pause_it() -> None:
+    from suitkaise.sktime import TimerStateError
+
+    clock = FakeClock()
+    timer = Sktimer(clock=clock)
+
+    @timethis(timer)
+    def work() -> None:
+        clock.advance(1.0)
+        timer.pause()  # the decorator opened no frame on the timer
+
+    with pytest.raises(TimerStateError, match=r"start\(\) first") as info:
+        work()
+    assert info.value.operation == "pause" and info.value.state == "idle"
+    assert timer.num_times == 0  # the call raised, so nothing was recorded

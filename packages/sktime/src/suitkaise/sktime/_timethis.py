@@ -1,9 +1,13 @@
 """``TimeThis`` (a context manager) and ``timethis`` (a decorator) record into an Sktimer.
 
-Both measure in the caller with the timer's clock and record through the timer's public
-``add_time()``, so they work unchanged with anything that has ``add_time`` (for example a
-timer living in a ``Share``, where the measurement must be taken locally and only the result
-sent). Nothing is recorded when the timed code raises, or when the time is below the threshold.
+With an ``Sktimer``, ``TimeThis`` makes the block a frame on the timer's per-thread stack
+(``start()``, then ``stop()``, ``discard()`` when the block raised, or the private
+``_stop_if_at_least()`` when a threshold is set), so ``pause()``/``resume()`` work inside it.
+``timethis`` opens no frame: it reads the timer's clock (the private ``_clock``) around the call
+and records the result with ``add_time()``. With anything else that has ``add_time`` (for
+example a timer living in a ``Share``), both measure in the caller with ``time.perf_counter``
+and send only the result, through ``add_time``. Nothing is recorded when the timed code raises,
+or when the time is below the threshold.
 
 Automatic timers (``timer=None`` on the decorator) live in a process-wide registry keyed by the
 function's full ``module.qualname``, so same-named functions in different modules or classes
@@ -190,6 +194,9 @@ def _auto_timer(func: Callable[..., Any], max_times: int | None) -> Sktimer:
     timer = _auto_timers.get(key)
     if timer is None:
         timer = _auto_timers.setdefault(key, Sktimer(max_times))
+    if max_times is not None and timer.max_times != max_times:
+        # Decorated again (a reloaded module) with another window: the latest one applies.
+        timer.set_max_times(max_times)
     return timer
 
 
@@ -260,6 +267,11 @@ def timethis(timer: Any = None, threshold: float = 0.0, max_times: int | None = 
     ``@staticmethod``/``@classmethod`` line). A call that raises is not recorded, nor one
     shorter than ``threshold``. ``functools.wraps`` keeps the name, docstring and signature.
 
+    The call is timed with the timer's clock and recorded with ``add_time``; no frame is
+    opened on the timer, so ``timer.pause()``/``timer.resume()`` inside the call do not pause
+    it (with no frame of the function's own open, they raise ``TimerStateError``). Use
+    ``with TimeThis(timer):`` inside the function when it must pause.
+
     Without a ``timer``, the function gets an automatic timer keyed by its full
     ``module.qualname``: two functions called ``run`` in different modules or classes never
     share one, and decorating the same function again reuses its timer.
@@ -271,6 +283,8 @@ def timethis(timer: Any = None, threshold: float = 0.0, max_times: int | None = 
         threshold: Record only calls that took at least this many seconds.
         max_times: Rolling-window size of the automatic timer (``None``: keep every time).
             Only valid without ``timer``; use ``timer.set_max_times()`` for your own timer.
+            Decorating a function again with another ``max_times`` resizes its existing
+            automatic timer (``None`` leaves the window as it is).
 
     Returns:
         The wrapped function (with a ``.timer`` attribute), or a decorator producing one.
