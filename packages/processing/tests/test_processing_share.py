@@ -103,6 +103,35 @@ def test_immutable_subclasses_come_back_as_values(share: Share) -> None:
     assert share.point == Point(1, 2) and share.point.x == 1
 
 
+class Bag:
+    """Hands out its list through a property; takes keyword arguments."""
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+
+    @property
+    def items(self) -> list[Any]:
+        return self._items
+
+    def put(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+def test_writes_through_tuples_properties_and_keywords_reach_the_share(share: Share) -> None:
+    share.t = ([1], "label")  # a tuple holding a list is not immutable: a proxy, not a copy
+    share.t[0].append(2)
+    assert share.t[0] == [1, 2]
+    assert share.snapshot()["t"] == ([1, 2], "label")
+    share.bag = Bag()
+    share.bag.items.append("x")  # a property resolved again in the coordinator
+    assert share.bag.items == ["x"]
+    assert share.snapshot()["bag"].items == ["x"]
+    share.data = [1]
+    share.bag.put(data=share.data)  # a proxy passed by keyword is the live object there
+    share.data.append(2)
+    assert share.bag.data == [1, 2]
+
+
 def test_list_proxy_forwards_everything(share: Share) -> None:
     share.items = [3, 1, 2]
     items = share.items

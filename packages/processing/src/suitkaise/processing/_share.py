@@ -47,8 +47,8 @@ class Share:
     client whose operations run on the live objects, one at a time, in one global order.
 
     * ``share.name = value`` stores any value cerial can carry; ``share.name`` reads it back:
-      ``None``, ``bool``, numbers, strings, bytes, tuples and frozensets by value, any other
-      object as a proxy whose attribute/item access, method calls, ``len``, ``in``, iteration,
+      ``None``, ``bool``, numbers, strings, bytes, and tuples and frozensets made only of
+      those by value, any other object (what a property returns too) as a proxy whose attribute/item access, method calls, ``len``, ``in``, iteration,
       comparisons, arithmetic and ``repr`` run in the coordinator and return their real result.
     * ``share.x += n`` (and every augmented assignment), on attributes and on nested items and
       attributes (``share.d["k"] += 1``, ``share.stats.hits += 1``), is one atomic operation.

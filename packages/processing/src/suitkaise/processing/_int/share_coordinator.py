@@ -66,17 +66,30 @@ from suitkaise.processing._int.share_protocol import (
 )
 from suitkaise.processing._int.share_transport import FAMILY, Address, Channel, family_of
 
-# Values of these types (and their subclasses: enums, namedtuples, numpy.float64) are returned
-# by value: they are immutable, so a copy behaves exactly like the shared value. Everything
-# else is returned as a proxy to the live object.
-SCALAR_TYPES = frozenset({type(None), bool, int, float, complex, str, bytes, tuple, frozenset})
-_SCALAR_BASES = (int, float, complex, str, bytes, tuple, frozenset)
+# Values of these types (and their subclasses: enums, numpy.float64) are returned by value:
+# they are immutable, so a copy behaves exactly like the shared value. So are tuples and
+# frozensets made only of such values; everything else, including a tuple that holds a list,
+# is returned as a proxy to the live object (a copy would lose writes to what it holds).
+_ATOMS = frozenset({type(None), bool, int, float, complex, str, bytes})
+_ATOM_BASES = (int, float, complex, str, bytes)
+_NESTING_BY_VALUE = 8  # deeper tuples are proxies: the check stays bounded
+
+
+def _by_value(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is immutable all the way down, so that a copy is as good."""
+    if type(value) in _ATOMS:
+        return True
+    if isinstance(value, (tuple, frozenset)):
+        return depth < _NESTING_BY_VALUE and all(_by_value(v, depth + 1) for v in value)
+    return isinstance(value, _ATOM_BASES)
 
 
 def _reflected(func: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return lambda obj, other: func(other, obj)
 
 
+# Functions a client may ask the coordinator to APPLY to a live object; everything here is
+# side-effect free on the Share except through the object's own dunder methods.
 _APPLY_FUNCS: dict[str, Callable[..., Any]] = {
     "value": lambda obj: obj,
     "len": len,
@@ -287,16 +300,11 @@ class Coordinator:
         parent = self._resolve(path[:-1])
         kind, key = path[-1]
         value = self._get_step(parent, path[-1])
-        if type(value) in SCALAR_TYPES or isinstance(value, _SCALAR_BASES):
+        if _by_value(value):
             return (VALUE, value)
-        # Slices and properties compute a new object: it is a value, not a place in the Share.
+        # A slice computes a new object: it is a value, not a place in the Share. (A property
+        # is a proxy: using it resolves the property again, as using it locally would.)
         if kind == ITEM and isinstance(key, slice):
-            return (VALUE, value)
-        if (
-            kind == ATTR
-            and parent is not self.root
-            and isinstance(getattr(type(parent), key, None), property)
-        ):
             return (VALUE, value)
         type_id, info = self._type_info(type(value))
         if type_id in client.seen_types:

@@ -97,34 +97,6 @@ BINARY_OPS = (
     "rshift",
 )
 
-# Functions a client may ask the coordinator to APPLY to a live object; everything here is
-# side-effect free on the Share except through the object's own dunder methods.
-APPLY_FUNCS = (
-    "value",
-    "len",
-    "repr",
-    "str",
-    "bool",
-    "hash",
-    "format",
-    "list",
-    "reversed",
-    "contains",
-    "int",
-    "float",
-    "index",
-    "complex",
-    *COMPARISONS,
-    # binary operators; their reflected forms swap the operands (``radd``: other + obj)
-    *BINARY_OPS,
-    *("r" + name for name in BINARY_OPS),
-    # unary
-    "neg",
-    "pos",
-    "abs",
-    "invert",
-)
-
 
 def describe(path: Path) -> str:
     """Return ``path`` as the user wrote it, e.g. ``share.d['k'].hits``."""

@@ -86,7 +86,12 @@ class Proxy:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         client = self._sk_client
         return client.value(
-            (CALL, self._sk_path, tuple(client.arg(a) for a in args), kwargs),
+            (
+                CALL,
+                self._sk_path,
+                tuple(client.arg(a) for a in args),
+                {name: client.arg(value) for name, value in kwargs.items()},
+            ),
         )
 
     # -- container protocol and conversions -----------------------------------------------
