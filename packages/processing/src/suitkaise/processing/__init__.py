@@ -38,7 +38,8 @@ _LAZY = {
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    # The public names, lazy ones included (as the suitkaise bundle does); not the imports.
+    return [*__all__, "__version__"]
 
 
 def __getattr__(name: str) -> Any:
