@@ -39,6 +39,11 @@ class TimeoutConfig:
     error: float | None = None
 
 
+def any_timeout_set(timeouts: TimeoutConfig) -> bool:
+    """Whether any section has a timeout (internal: the engine and the parent ask)."""
+    return any(getattr(timeouts, section) is not None for section in SECTIONS)
+
+
 @dataclass(slots=True)
 class ProcessConfig:
     """How an Skprocess runs. Set the fields in your ``__init__``; they are checked at ``start()``.

@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from suitkaise.processing._config import ProcessConfig
+from suitkaise.processing._config import SECTIONS, ProcessConfig
 from suitkaise.processing._errors import ResultTimeoutError
 from suitkaise.processing._int.modifiers import Modifiable
 from suitkaise.processing._timers import ProcessTimers
@@ -31,7 +31,6 @@ __all__ = ["Skprocess", "attach", "check_startable", "lifecycle_function"]
 
 Status = Literal["created", "running", "stopping", "finished", "failed", "killed"]
 
-SECTIONS = ("prerun", "run", "postrun", "onfinish", "result", "error")
 _DUNDERS = {f"__{s}__": s for s in SECTIONS}
 
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from suitkaise.processing._config import any_timeout_set
 from suitkaise.processing._errors import (
     ErrorHandlerError,
     OnFinishError,
@@ -225,11 +226,7 @@ def _attempt(process: Skprocess, host: Host, alarm: AlarmClock) -> Any:
 
 
 def _needs_alarm(process: Skprocess) -> bool:
-    timeouts = process.process_config.timeouts
-    return any(
-        getattr(timeouts, s) is not None
-        for s in ("prerun", "run", "postrun", "onfinish", "result", "error")
-    )
+    return any_timeout_set(process.process_config.timeouts)
 
 
 def run_lifecycle(

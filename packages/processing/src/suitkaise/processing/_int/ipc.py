@@ -6,7 +6,7 @@ Per started process (no Manager server, no queue feeder threads)::
     ------                                   -----
     ControlBlock (shared doubles) <-------> stop flag, section deadline, current_run
     down: Connection  --- tell(obj) ------> listen()
-    up:   Connection  <-- tell(obj),  ----- "msg" / "life" / "final" messages
+    up:   Connection  <-- tell(obj),  ----- "m" (message) / "l" (lives) / "f" (final)
                           lives lost, final outcome
 
 Every payload on the pipes is a cerial payload signed with the per-run key, so a process that

@@ -5,10 +5,10 @@
     launch(process): payload = cerial.serialize(process, key)   # the original state
         spawn() -> child_main(payload, key, lives_left, block, up, down)
     wait_until(pred): the calling thread pumps the pipe (one thread at a time):
-        ("msg", obj)     -> inbox (listen)
-        ("life", n)      -> lives_left = n
-        ("final", {...}) -> final outcome
-        child exited without "final" (segfault, os._exit, SIGKILL, backstop kill):
+        ("m", obj)     -> inbox (listen)
+        ("l", n)       -> lives_left = n
+        ("f", {...})   -> final outcome
+        child exited without "f" (segfault, os._exit, SIGKILL, backstop kill):
             lives left -> spawn() again from the original state
             none left  -> spawn(error mode) to run __error__, or deliver the crash error
 
@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from suitkaise import cerial
+from suitkaise.processing._config import any_timeout_set
 from suitkaise.processing._errors import (
     ProcessCrashError,
     ProcessError,
@@ -168,10 +169,7 @@ class Supervisor:
             start_method=config.start_method,
             name=type(process).__qualname__,
             has_error_handler=lifecycle_function(type(process), "error") is not None,
-            has_timeouts=any(
-                getattr(config.timeouts, section) is not None
-                for section in ("prerun", "run", "postrun", "onfinish", "result", "error")
-            ),
+            has_timeouts=any_timeout_set(config.timeouts),
         )
         supervisor.spawn()
         _LIVE.add(supervisor)
