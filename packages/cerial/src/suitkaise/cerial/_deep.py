@@ -3,8 +3,12 @@
 The C pickler (and ``reconnect_all``) recurse once or twice per nesting level and stop at the
 interpreter's recursion limit (about 500 nested lists by default). ``run_deep`` retries the call
 in a thread with a large stack and a raised recursion limit, so cerial goes about 100x deeper
-than plain pickle. The limit is process-wide while the retry runs (it is only ever raised, and
-restored afterwards); retries are serialized by a lock.
+than plain pickle. On Python 3.12 and 3.13 the C pickler's depth is bounded by a fixed C limit
+that neither raises, so the pickler's retry uses the pure-Python pickler (``_PyCerialPickler``
+in ``_pickler``): lists, tuples and dicts still go that deep, but objects pickled through
+``__reduce__`` reach only a few thousand levels (see ``_C_STACK_BOUND``). The limit is
+process-wide while the retry runs (it is only ever raised, and restored afterwards); retries are
+serialized by a lock.
 """
 
 from __future__ import annotations
