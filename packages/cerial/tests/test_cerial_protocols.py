@@ -88,6 +88,24 @@ def test_copyreg_is_honoured() -> None:
     assert roundtrip(ViaCopyreg(1)).v == 1  # the change is seen on the next call
 
 
+def test_copyreg_reducer_replaced_for_a_known_type_is_used() -> None:
+    # serialize() only notices copyreg keys being added or removed (by the table's length):
+    # a reducer replaced for a type already in the table must still be the one used.
+    class Replaced:
+        def __init__(self, v: int) -> None:
+            self.v = v
+
+    copyreg.pickle(Replaced, lambda o: (Replaced, (o.v + 1,)))
+    try:
+        assert roundtrip(Replaced(1)).v == 2
+        copyreg.pickle(Replaced, lambda o: (Replaced, (o.v + 2,)))
+        assert roundtrip(Replaced(1)).v == 3
+        assert roundtrip([Replaced(1)] * 2)[0].v == 3
+    finally:
+        del copyreg.dispatch_table[Replaced]
+    assert roundtrip(Replaced(1)).v == 1
+
+
 def test_register_wins_over_builtin_and_decorator_form() -> None:
     calls = []
 
@@ -131,6 +149,47 @@ def test_register_by_name_and_subclasses() -> None:
         assert roundtrip(Named()) == {"was": "client"}
     finally:
         _registry.remove_user("some_uninstalled_lib.Client")
+
+
+def test_register_by_name_covers_subclasses_only_when_asked() -> None:
+    class Named:
+        def __init__(self, v):
+            self.v = v
+
+    Named.__module__ = "some_uninstalled_lib"
+    Named.__qualname__ = "Base"
+
+    class Child(Named):
+        pass
+
+    def as_dict(o):
+        return (dict, ({"was": type(o).__qualname__.rpartition(".")[2]},))
+
+    name = "some_uninstalled_lib.Base"
+    cerial.register(name, as_dict)
+    try:
+        assert roundtrip(Named(1)) == {"was": "Base"}
+        child = roundtrip(Child(2))  # exact type only (the default): the reducer is not used
+        assert type(child).__name__ == "Child" and child.v == 2
+        cerial.register(name, as_dict, subclasses=True)
+        assert roundtrip(Child(2)) == {"was": "Child"}
+    finally:
+        _registry.remove_user(name)
+    assert roundtrip(Child(3)).v == 3
+
+
+def test_register_refuses_builtin_fast_path_types_by_name() -> None:
+    for name in ("builtins.int", "builtins.dict", "builtins.NoneType", "builtins.frozenset"):
+        with pytest.raises(TypeError, match="builtin"):
+            cerial.register(name, lambda o: (dict, ()))
+        assert name not in _registry._user_names
+    # another builtin, one that does reach reducer_override, is still accepted by name
+    cerial.register("builtins.complex", lambda o: (complex, (0, 0)))
+    try:
+        assert roundtrip(1 + 2j) == 0j
+    finally:
+        _registry.remove_user("builtins.complex")
+    assert roundtrip(1 + 2j) == 1 + 2j
 
 
 def test_register_rejects_bad_input_and_bad_reducers() -> None:

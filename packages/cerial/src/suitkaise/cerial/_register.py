@@ -17,6 +17,10 @@ R = TypeVar("R", bound=Callable[[Any], Any])
 _BUILTIN_FAST_PATH: frozenset[Any] = frozenset(
     {type(None), bool, int, float, str, bytes, bytearray, list, tuple, dict, set, frozenset}
 )
+# The same types by qualified name ("builtins.int"), refused as well.
+_BUILTIN_FAST_PATH_NAMES: dict[str, str] = {
+    _registry.qualname(t): t.__name__ for t in _BUILTIN_FAST_PATH
+}
 
 
 def _checked(reducer: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -68,8 +72,8 @@ def register(
 
     Raises:
         TypeError: If ``type_`` is not a type or a string, is one of the builtin types the C
-            pickler always writes itself (``int``, ``str``, ``list``, ``dict``, ...), or
-            ``reducer`` is not callable.
+            pickler always writes itself (``int``, ``str``, ``list``, ``dict``, ...) or its
+            qualified name (``"builtins.int"``), or ``reducer`` is not callable.
 
     Examples:
         >>> from suitkaise import cerial
@@ -86,9 +90,13 @@ def register(
         raise TypeError(f"register() needs a type or a 'module.QualName' string, not {type_!r}")
     if isinstance(type_, str) and "." not in type_:
         raise TypeError(f"a type name must be qualified as 'module.QualName', not {type_!r}")
-    if type_ in _BUILTIN_FAST_PATH:
+    if isinstance(type_, str):
+        builtin_name = _BUILTIN_FAST_PATH_NAMES.get(type_)
+    else:
+        builtin_name = type_.__name__ if type_ in _BUILTIN_FAST_PATH else None
+    if builtin_name is not None:
         raise TypeError(
-            f"cannot register a reducer for {type_.__name__}: the C pickler writes "  # type: ignore[union-attr]
+            f"cannot register a reducer for {builtin_name}: the C pickler writes "
             "instances of this builtin type itself, without consulting any reducer"
         )
 

@@ -5,7 +5,7 @@ Lookup is a plain dict keyed by exact type (``_cache``), filled on first sight o
 lookup in ``reducer_override``. Order of precedence when resolving a type:
 
 1. handlers added with :func:`register` (exact type, then ``subclasses=True`` ones by MRO, then
-   ones registered by qualified name);
+   ones registered by qualified name: the exact type, or a base with ``subclasses=True``);
 2. classes and functions: cloudpickle (by reference when importable, else by value);
 3. ``copyreg.dispatch_table`` entries (the user's ``copyreg.pickle`` wins over built-ins);
 4. ``__serialize__``/``__deserialize__`` on the class;
@@ -40,7 +40,8 @@ _BUILTIN_BASES_ALWAYS: set[str] = set()
 
 _user_exact: dict[type, Reducer] = {}
 _user_sub: dict[type, Reducer] = {}
-_user_names: dict[str, Reducer] = {}
+# qualified name -> (reducer, whether it also applies to subclasses)
+_user_names: dict[str, tuple[Reducer, bool]] = {}
 
 _cache: dict[type, Any] = {}
 _CACHE_MAX = 4096
@@ -82,7 +83,7 @@ def add_user(type_: type | str, reducer: Reducer, *, subclasses: bool = False) -
     """Register a user reducer (user handlers win over every built-in one)."""
     with _lock:
         if isinstance(type_, str):
-            _user_names[type_] = reducer
+            _user_names[type_] = (reducer, subclasses)
         elif subclasses:
             _user_sub[type_] = reducer
         else:
@@ -145,8 +146,9 @@ def _resolve(t: type) -> Any:
     if _user_names:
         for base in mro:
             name = qualname(base)
-            if name in _user_names and (base is t or _user_names[name] is not None):
-                return _user_names[name]
+            entry = _user_names.get(name)
+            if entry is not None and (base is t or entry[1]):
+                return entry[0]
     if issubclass(t, type) or t is types.FunctionType:
         return CLOUD
     if t in copyreg.dispatch_table:
@@ -176,7 +178,8 @@ def describe(t: type) -> str:
         return "cloudpickle"
     if r is _serialize_protocol:
         return "__serialize__/__deserialize__"
-    for table in (_user_exact, _user_sub, _user_names):
-        if r in table.values():
+    named = [reducer for reducer, _ in _user_names.values()]
+    for table in (_user_exact.values(), _user_sub.values(), named):
+        if r in table:
             return f"registered handler {getattr(r, '__qualname__', r)!s}"
     return f"handler {getattr(r, '__module__', '').rsplit('.', 1)[-1]}.{getattr(r, '__name__', r)}"
