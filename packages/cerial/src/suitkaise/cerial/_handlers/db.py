@@ -24,8 +24,7 @@ import importlib
 from typing import Any
 
 from suitkaise.cerial._errors import ReconnectError
-from suitkaise.cerial._handlers.live import as_reduce
-from suitkaise.cerial._reconnector import Reconnector
+from suitkaise.cerial._reconnector import Reconnector, reduce_as
 
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "api_key", "apikey")
 
@@ -128,12 +127,12 @@ class DuckdbReconnector(DriverReconnector):
 
 def reduce_psycopg2(conn: Any) -> Any:
     params = _public(dict(conn.get_dsn_parameters()))
-    return as_reduce(Psycopg2Reconnector(params))
+    return reduce_as(Psycopg2Reconnector(params))
 
 
 def reduce_psycopg(conn: Any) -> Any:
     params = _public(dict(conn.info.get_parameters()))
-    return as_reduce(PsycopgReconnector(params))
+    return reduce_as(PsycopgReconnector(params))
 
 
 def reduce_pymysql(conn: Any) -> Any:
@@ -144,13 +143,13 @@ def reduce_pymysql(conn: Any) -> Any:
         "database": conn.db.decode() if isinstance(conn.db, bytes) else conn.db,
         "charset": conn.charset,
     }
-    return as_reduce(PymysqlReconnector(_public(params)))
+    return reduce_as(PymysqlReconnector(_public(params)))
 
 
 def reduce_redis(client: Any) -> Any:
     kwargs = dict(client.connection_pool.connection_kwargs)
     params = _public({k: v for k, v in kwargs.items() if isinstance(v, str | int | float | bool)})
-    return as_reduce(RedisReconnector(params))
+    return reduce_as(RedisReconnector(params))
 
 
 def _pymongo_params(client: Any) -> dict[str, Any]:
@@ -173,11 +172,11 @@ def _pymongo_params(client: Any) -> dict[str, Any]:
 
 
 def reduce_pymongo(client: Any) -> Any:
-    return as_reduce(PymongoReconnector(_pymongo_params(client)))
+    return reduce_as(PymongoReconnector(_pymongo_params(client)))
 
 
 def reduce_async_pymongo(client: Any) -> Any:
-    return as_reduce(AsyncPymongoReconnector(_pymongo_params(client)))
+    return reduce_as(AsyncPymongoReconnector(_pymongo_params(client)))
 
 
 def _is_secret_query(name: str) -> bool:
@@ -195,7 +194,7 @@ def reduce_sqlalchemy(engine: Any) -> Any:
     if secret:
         url = url.difference_update_query(secret)
     text = url.render_as_string(hide_password=True)
-    return as_reduce(SqlalchemyReconnector(text, engine.url.password is not None, secret))
+    return reduce_as(SqlalchemyReconnector(text, engine.url.password is not None, secret))
 
 
 class SqlalchemyReconnector(Reconnector):
@@ -243,4 +242,4 @@ def reduce_duckdb(conn: Any) -> Any:
     rows = conn.execute("PRAGMA database_list").fetchall()
     path = next((r[2] for r in rows if r[1] == current and r[2]), None)
     params = {"database": path or ":memory:"}
-    return as_reduce(DuckdbReconnector(params))
+    return reduce_as(DuckdbReconnector(params))

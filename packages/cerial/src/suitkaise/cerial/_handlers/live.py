@@ -14,8 +14,6 @@ from typing import Any
 
 from suitkaise.cerial._reconnector import Reconnector, reduce_as
 
-as_reduce = reduce_as
-
 
 class SocketReconnector(Reconnector):
     """A socket: reconnects to the same peer, or listens again on the same address.
@@ -90,7 +88,7 @@ def _is_bound(address: Any) -> bool:
 
 def reduce_socket(s: socket.socket) -> Any:
     if s.fileno() == -1:
-        return as_reduce(
+        return reduce_as(
             SocketReconnector(s.family, s.type, s.proto, None, None, None, False, True)
         )
     try:
@@ -105,7 +103,7 @@ def reduce_socket(s: socket.socket) -> Any:
         listening = bool(s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
     except (OSError, AttributeError):
         listening = False
-    return as_reduce(
+    return reduce_as(
         SocketReconnector(
             int(s.family), int(s.type), s.proto, s.gettimeout(), local, remote, listening, False
         )
@@ -164,7 +162,7 @@ class ThreadReconnector(Reconnector):
 def reduce_thread(t: threading.Thread) -> Any:
     d = vars(t)
     attrs = {k: v for k, v in d.items() if k not in _THREAD_INTERNALS}
-    return as_reduce(
+    return reduce_as(
         ThreadReconnector(
             type(t),
             t.name,
@@ -204,7 +202,7 @@ class PopenReconnector(Reconnector):
 
 
 def reduce_popen(p: subprocess.Popen[Any]) -> Any:
-    return as_reduce(PopenReconnector(p.args, None, p.pid, p.poll()))
+    return reduce_as(PopenReconnector(p.args, None, p.pid, p.poll()))
 
 
 class ExecutorReconnector(Reconnector):
@@ -230,6 +228,6 @@ class ExecutorReconnector(Reconnector):
 
 def reduce_executor(ex: Any) -> Any:
     prefix = getattr(ex, "_thread_name_prefix", None)
-    return as_reduce(
+    return reduce_as(
         ExecutorReconnector(type(ex), getattr(ex, "_max_workers", None), prefix or None)
     )

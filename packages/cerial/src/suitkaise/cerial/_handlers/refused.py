@@ -12,7 +12,6 @@ _HINTS = {
     "the receiving side",
     "async_generator": "collect its items first (e.g. [x async for x in agen]) or send the "
     "function that creates it",
-    "frame": "a running frame cannot be carried; send the data it works on instead",
 }
 
 

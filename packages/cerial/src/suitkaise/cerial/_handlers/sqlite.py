@@ -11,8 +11,7 @@ import sqlite3
 from typing import Any
 
 from suitkaise.cerial._errors import SerializationError
-from suitkaise.cerial._handlers.live import as_reduce
-from suitkaise.cerial._reconnector import Reconnector
+from suitkaise.cerial._reconnector import Reconnector, reduce_as
 
 
 class SqliteReconnector(Reconnector):
@@ -76,7 +75,7 @@ def reduce_connection(conn: sqlite3.Connection) -> Any:
         except (AttributeError, sqlite3.OperationalError):
             # no sqlite3_serialize in this build, or an empty database (nothing to serialize)
             script = "\n".join(conn.iterdump())
-    return as_reduce(
+    return reduce_as(
         SqliteReconnector(
             path or ":memory:",
             conn.isolation_level,
@@ -114,4 +113,4 @@ class SqliteCursorReconnector(Reconnector):
 
 
 def reduce_cursor(cur: sqlite3.Cursor) -> Any:
-    return as_reduce(SqliteCursorReconnector(cur.connection, cur.arraysize, cur.row_factory))
+    return reduce_as(SqliteCursorReconnector(cur.connection, cur.arraysize, cur.row_factory))
